@@ -1,0 +1,24 @@
+"""The role dashboard at ``/``. It lives in the rightmost app because it reads across all of
+them (DESIGN.md §3: imports only go leftwards)."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from certifications.models import Role
+from certifications.scoping import centres_for, user_roles
+from certifications.selectors import versions_for_listing
+
+DASHBOARD_ORDER = [Role.STAFF, Role.EVALUATOR, Role.JURY, Role.NATIONAL]
+
+
+@login_required
+def dashboard(request):
+    roles = user_roles(request.user)
+    panels = [role for role in DASHBOARD_ORDER if role in roles]
+    context = {
+        "panels": panels,
+        "centres": centres_for(request.user),
+    }
+    if Role.STAFF in roles or Role.NATIONAL in roles:
+        context["recent_versions"] = versions_for_listing()[:8]
+    return render(request, "dashboard.html", context)
