@@ -298,11 +298,13 @@ class VersionContentQuerySet(models.QuerySet):
         return super().delete()
 
     def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
         if self.filter(pk__in=[obj.pk for obj in objs])._touches_locked():
             raise ReferentialLocked(LOCKED_MESSAGE)
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
     def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
         for obj in objs:
             if obj.referential_version.is_locked:
                 raise ReferentialLocked(LOCKED_MESSAGE)

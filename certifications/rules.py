@@ -28,4 +28,6 @@ def is_national_reader(user) -> bool:
 
 # Referentials are national: any staff member (or an evaluator, who works against them)
 # may read them; changes go through the admin, which Django's model permissions guard.
-rules.add_perm("certifications.view_referential", is_centre_staff | is_evaluator | is_national_reader)
+rules.add_perm(
+    "certifications.view_referential", is_centre_staff | is_evaluator | is_national_reader
+)

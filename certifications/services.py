@@ -111,3 +111,19 @@ def copy_version(*, version: ReferentialVersion, label: str) -> ReferentialVersi
             for c in competence.criteria.all()
         )
     return new
+
+
+def next_version_label(version: ReferentialVersion) -> str:
+    """A free label for a copy: ``2024-1`` → ``2024-2`` when the label ends with a number,
+    otherwise ``<label>-copie``, ``<label>-copie-2``…"""
+    taken = set(version.certification.versions.values_list("label", flat=True))
+    head, sep, tail = version.label.rpartition("-")
+    if sep and tail.isdigit():
+        number = int(tail) + 1
+        while f"{head}-{number}" in taken:
+            number += 1
+        return f"{head}-{number}"
+    candidate, n = f"{version.label}-copie", 2
+    while candidate in taken:
+        candidate, n = f"{version.label}-copie-{n}", n + 1
+    return candidate

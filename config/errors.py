@@ -1,8 +1,8 @@
 """Friendly error pages. 500 renders without context processors (the database may be down)."""
 
+from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
-from django.http import HttpResponseServerError
 
 
 def permission_denied(request, exception=None):

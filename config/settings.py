@@ -177,7 +177,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -187,3 +191,16 @@ CERTIFICATION = {
     # Maximum size of an imported referential file (bytes).
     "REFERENTIAL_MAX_BYTES": env_int("REFERENTIAL_MAX_BYTES", 2 * 1024 * 1024),
 }
+
+CANDIDATES = {
+    # DOMAIN.md §2: minimum related professional experience for VAE recevabilité (months).
+    "VAE_MIN_EXPERIENCE_MONTHS": env_int("VAE_MIN_EXPERIENCE_MONTHS", 12),
+    # Uploaded documents: maximum size (bytes).
+    "DOCUMENT_MAX_BYTES": env_int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024),
+    # Lifetime of personal links (days).
+    "CANDIDATE_LINK_DAYS": env_int("CANDIDATE_LINK_DAYS", 30),
+    "OPINION_LINK_DAYS": env_int("OPINION_LINK_DAYS", 21),
+}
+
+# Absolute address of the site, for links sent by e-mail (no request in Celery tasks).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -11,6 +11,8 @@ admin.site.index_title = "Administration"
 urlpatterns = [
     path("", include("evaluations.urls")),
     path("referentiels/", include("certifications.urls")),
+    path("candidats/", include("candidates.urls")),
+    path("lien/", include("candidates.public_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,28 @@
+"""``python manage.py seed_demo``: the demo of DESIGN.md §6, idempotent.
+
+It lives in the rightmost app because it seeds every app, each through its own ``demo``
+module, in the order data flows (certifications → candidates → commissions → evaluations).
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from candidates import demo as candidates_demo
+from certifications import demo as certifications_demo
+
+
+class Command(BaseCommand):
+    help = gettext_lazy("Charge les données de démonstration (idempotent).")
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(_(
+                "Les comptes de démonstration (mot de passe « demo ») sont refusés quand DEBUG "
+                "est désactivé."
+            ))
+        seeded = certifications_demo.seed(log=self.stdout.write)
+        candidates_demo.seed(centre=seeded["centres"][0], staff_user=seeded["users"]["gestionnaire"],
+                             log=self.stdout.write)
+        self.stdout.write(self.style.SUCCESS(_("Démonstration prête.")))

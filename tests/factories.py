@@ -1,0 +1,201 @@
+"""factory_boy factories shared by the whole suite."""
+
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+
+from certifications.models import (
+    Bloc,
+    Centre,
+    CentreMembership,
+    Certification,
+    CertificationKind,
+    Competence,
+    Criterion,
+    Modality,
+    RatingLevel,
+    ReferentialVersion,
+    Role,
+)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name", locale="fr_FR")
+    last_name = factory.Faker("last_name", locale="fr_FR")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", "motdepasse-solide-42")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            obj.save()
+
+
+class CentreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Centre
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"centre-{n}")
+    name = factory.Sequence(lambda n: f"UIMM Centre {n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CentreMembership
+
+    user = factory.SubFactory(UserFactory)
+    centre = factory.SubFactory(CentreFactory)
+    role = Role.STAFF
+
+
+def member(role=Role.STAFF, centre=None, **user_kwargs):
+    """A user holding ``role`` in ``centre`` (a new centre when None)."""
+    user = UserFactory(**user_kwargs)
+    if role == Role.STAFF:
+        user.is_staff = True
+        user.save()
+    MembershipFactory(user=user, centre=centre or CentreFactory(), role=role)
+    return user
+
+
+class CertificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Certification
+
+    kind = CertificationKind.CQPM
+    code = factory.Sequence(lambda n: f"MQ 2024 00 00 {n:04d}")
+    title = factory.Sequence(lambda n: f"Opérateur(trice) régleur(se) {n}")
+    registry = "RNCP"
+    registry_number = factory.Sequence(lambda n: f"RNCP{n:05d}")
+    issuing_body = "CPNE de la métallurgie"
+    level = 4
+
+
+def build_version(
+    *, certification=None, kind=CertificationKind.CQPM, blocs=2, competences=2, criteria=3,
+    publish=True, label="2024-1",
+) -> ReferentialVersion:
+    """A complete referential version: ``blocs`` × ``competences`` × ``criteria``
+    (competences directly on the version for CCPM/CCPI)."""
+    from certifications.services import publish_version
+
+    certification = certification or CertificationFactory(kind=kind)
+    version = ReferentialVersion.objects.create(
+        certification=certification, label=label, valid_from=datetime.date(2024, 1, 1)
+    )
+    RatingLevel.objects.create(version=version, code="MA", label="Maîtrisée en toute autonomie",
+                               mastered=True, order=1)
+    RatingLevel.objects.create(version=version, code="NM",
+                               label="Non maîtrisée en toute autonomie", mastered=False, order=2)
+    parents = (
+        [Bloc.objects.create(version=version, code=f"B{b}", title=f"Bloc {b}", order=b)
+         for b in range(1, blocs + 1)]
+        if certification.has_blocs else [None]
+    )
+    number = 0
+    for bloc in parents:
+        for _ in range(competences):
+            number += 1
+            competence = Competence.objects.create(
+                version=version, bloc=bloc, code=f"C{number}", title=f"Compétence {number}",
+                modalities=[Modality.SITUATION_PROFESSIONNELLE, Modality.PRESENTATION_PROJETS],
+                order=number,
+            )
+            Criterion.objects.bulk_create(
+                Criterion(competence=competence, code=f"C{number}.{k}",
+                          text=f"Critère observable {number}.{k}", order=k)
+                for k in range(1, criteria + 1)
+            )
+    if publish:
+        version = publish_version(version=version)
+    return version
+
+
+# ---------------------------------------------------------------------------
+# candidates
+# ---------------------------------------------------------------------------
+def make_siret(seed: int) -> str:
+    """A SIRET with a valid Luhn key, different for each seed."""
+    from candidates.validators import luhn_valid
+
+    base = f"{(seed * 7919 + 4123456780000) % 10**13:013d}"
+    for last in range(10):
+        if luhn_valid(base + str(last)):
+            return base + str(last)
+    raise AssertionError("unreachable")
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "candidates.Company"
+
+    centre = factory.SubFactory(CentreFactory)
+    name = factory.Sequence(lambda n: f"Mécanique de l'Ouest {n}")
+    siret = factory.Sequence(lambda n: make_siret(n + 1))
+    address = "12 rue des Forges"
+    postal_code = "44000"
+    city = "Nantes"
+    contact_email = factory.Sequence(lambda n: f"contact{n}@entreprise.example")
+
+
+class CandidateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "candidates.Candidate"
+
+    centre = factory.SubFactory(CentreFactory)
+    birth_name = factory.Faker("last_name", locale="fr_FR")
+    first_names = factory.Faker("first_name", locale="fr_FR")
+    birth_date = datetime.date(1995, 5, 17)
+    sex = "F"
+    email = factory.Sequence(lambda n: f"candidat{n}@mail.example")
+    employer = factory.SubFactory(CompanyFactory, centre=factory.SelfAttribute("..centre"))
+
+
+class TutorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "candidates.Tutor"
+
+    company = factory.SubFactory(CompanyFactory)
+    first_name = factory.Faker("first_name", locale="fr_FR")
+    last_name = factory.Faker("last_name", locale="fr_FR")
+    email = factory.Sequence(lambda n: f"tuteur{n}@entreprise.example")
+    job_title = "Responsable maintenance"
+
+
+def make_registration(*, centre=None, version=None, path="salarie", actor=None, kind="CQPM",
+                      with_tutor=True, **kwargs):
+    """A registration created through the service (timeline included)."""
+    from candidates.services import create_registration
+
+    centre = centre or CentreFactory()
+    version = version or build_version(kind=kind)
+    candidate = CandidateFactory(centre=centre)
+    company = candidate.employer
+    tutor = TutorFactory(company=company) if with_tutor else None
+    return create_registration(
+        actor=actor, centre=centre, candidate=candidate, version=version, path=path,
+        company=company, tutor=tutor, **kwargs,
+    ).registration
+
+
+def make_ready(registration, *, actor=None):
+    """Complete the dossier (one allowed modality per competence, situation professionnelle
+    first), decide "sans formation" and move the registration to prêt pour l'évaluation."""
+    from candidates.services import decide_without_training, set_planned_modalities, transition
+
+    set_planned_modalities(
+        registration=registration,
+        modalities={c.pk: ("situation_professionnelle" if "situation_professionnelle"
+                           in c.modalities else c.modalities[0])
+                    for c in registration.version.competences.all()},
+    )
+    decide_without_training(registration=registration, actor=actor)
+    return transition(registration=registration, to_state="pret_evaluation", actor=actor)
