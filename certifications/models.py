@@ -425,7 +425,7 @@ class Competence(VersionContent):
     class Meta:
         verbose_name = _("compétence")
         verbose_name_plural = _("compétences")
-        ordering = ["version", "order"]
+        ordering = ["version", "bloc__order", "order"]
         constraints = [
             # Codes are unique within their parent: the bloc, or the version for CCPM/CCPI.
             models.UniqueConstraint(fields=["bloc", "code"], name="unique_competence_code_in_bloc"),

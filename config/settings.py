@@ -204,3 +204,23 @@ CANDIDATES = {
 
 # Absolute address of the site, for links sent by e-mail (no request in Celery tasks).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+COMMISSIONS = {
+    # DOMAIN.md §4: minimum members of an evaluation commission (one of them president).
+    "MIN_MEMBERS": env_int("COMMISSION_MIN_MEMBERS", 2),
+    # DOMAIN.md §4: default length of an evaluator's habilitation (months, renewable).
+    "HABILITATION_MONTHS": env_int("HABILITATION_MONTHS", 12),
+    # DOMAIN.md §4: may staff override the impartiality rule with a justification? (off)
+    "IMPARTIALITY_OVERRIDE_ALLOWED": env_bool("IMPARTIALITY_OVERRIDE_ALLOWED", default=False),
+    # Reminders to members and candidates, days before the commission.
+    "REMINDER_DAYS_BEFORE": env_int("COMMISSION_REMINDER_DAYS", 3),
+}
+
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "commission-reminders": {
+        "task": "commissions.tasks.send_due_reminders",
+        "schedule": crontab(hour=7, minute=30),
+    },
+}

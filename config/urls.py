@@ -13,6 +13,7 @@ urlpatterns = [
     path("referentiels/", include("certifications.urls")),
     path("candidats/", include("candidates.urls")),
     path("lien/", include("candidates.public_urls")),
+    path("commissions/", include("commissions.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

@@ -4,6 +4,7 @@ them (DESIGN.md §3: imports only go leftwards)."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from candidates.selectors import state_counts
 from certifications.models import Role
 from certifications.scoping import centres_for, user_roles
 from certifications.selectors import versions_for_listing
@@ -19,6 +20,8 @@ def dashboard(request):
         "panels": panels,
         "centres": centres_for(request.user),
     }
+    if Role.STAFF in roles:
+        context["registration_counts"] = state_counts(request.user)
     if Role.STAFF in roles or Role.NATIONAL in roles:
         context["recent_versions"] = versions_for_listing()[:8]
     return render(request, "dashboard.html", context)

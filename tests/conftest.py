@@ -4,6 +4,7 @@ skips with a reason for tests whose services are absent."""
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from config.celery import app as celery_app
 
@@ -34,6 +35,8 @@ def _fast_and_eager(settings, request):
     celery_app.conf.task_always_eager = eager
     yield
     celery_app.conf.task_always_eager = previous
+    # A request in English must not leave English active for the next test.
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

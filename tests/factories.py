@@ -199,3 +199,101 @@ def make_ready(registration, *, actor=None):
     )
     decide_without_training(registration=registration, actor=actor)
     return transition(registration=registration, to_state="pret_evaluation", actor=actor)
+
+
+# ---------------------------------------------------------------------------
+# commissions
+# ---------------------------------------------------------------------------
+def siret_of_siren(siren: str, establishment: int) -> str:
+    """A valid SIRET of the legal unit ``siren`` (9 digits), establishment number
+    ``establishment`` — several establishments of one company share the SIREN."""
+    from candidates.validators import luhn_valid
+
+    for key in range(10):
+        siret = f"{siren}{establishment:04d}{key}"
+        if luhn_valid(siret):
+            return siret
+    raise AssertionError("unreachable")
+
+
+def ensure_charter():
+    """The current deontology charter (the data migration's version 1, or a new one when a
+    transactional test flushed it)."""
+    from commissions.charter import CHARTER_V1_LABEL, CHARTER_V1_TEXT
+    from commissions.models import CharterVersion
+
+    current = CharterVersion.current()
+    if current is None:
+        current, _created = CharterVersion.objects.get_or_create(
+            label=CHARTER_V1_LABEL,
+            defaults={"text": CHARTER_V1_TEXT,
+                      "published_at": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)})
+    return current
+
+
+class EvaluatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "commissions.Evaluator"
+
+    user = factory.SubFactory(UserFactory)
+    centre = factory.SubFactory(CentreFactory)
+    employer_name = factory.Sequence(lambda n: f"Forges et Ateliers de Loire {n}")
+    # Far from CompanyFactory's seeds: never the SIREN of a candidate's company by chance.
+    employer_siret = factory.Sequence(lambda n: make_siret(900_000 + 1_000 * n))
+    profession = "Responsable maintenance industrielle"
+    initial_training_on = datetime.date(2024, 3, 12)
+
+
+def make_evaluator(*, centre=None, certifications=(), charter=True, valid_from=None,
+                   valid_until=None, **kwargs):
+    """An evaluator of ``centre`` ready to sit: a user with the evaluateur role, a profile, a
+    habilitation valid today (±1 year) for ``certifications`` and the current charter
+    accepted. ``kwargs`` go to EvaluatorFactory (``user__email=…`` for the account)."""
+    from django.utils import timezone
+
+    from commissions.models import CharterAcceptance, Habilitation
+
+    centre = centre or CentreFactory()
+    user_kwargs = {key[len("user__"):]: kwargs.pop(key)
+                   for key in list(kwargs) if key.startswith("user__")}
+    user = member(Role.EVALUATOR, centre=centre, **user_kwargs)
+    evaluator = EvaluatorFactory(user=user, centre=centre, **kwargs)
+    if certifications:
+        today = timezone.localdate()
+        habilitation = Habilitation.objects.create(
+            evaluator=evaluator,
+            valid_from=valid_from or today - datetime.timedelta(days=30),
+            valid_until=valid_until or today + datetime.timedelta(days=335))
+        habilitation.certifications.set(certifications)
+    if charter:
+        CharterAcceptance.objects.create(evaluator=evaluator, charter=ensure_charter())
+    return evaluator
+
+
+def make_commission(*, centre=None, certifications=(), date=None, start_time=None,
+                    members=(), registrations=(), confirm=False, actor=None, **kwargs):
+    """A commission in two weeks (by default); ``members`` are added through the service, the
+    first one as president; ``registrations`` are scheduled every 20 minutes from 8:00."""
+    from django.utils import timezone
+
+    from commissions import services
+    from commissions.models import Commission, MemberRole
+
+    centre = centre or CentreFactory()
+    kwargs.setdefault("place", "Pôle Formation UIMM, 2 rue de la Fonderie, Nantes")
+    commission = Commission.objects.create(
+        centre=centre, date=date or timezone.localdate() + datetime.timedelta(days=14),
+        start_time=start_time or datetime.time(8, 30), end_time=datetime.time(17, 0),
+        created_by=actor, **kwargs)
+    commission.certifications.set(certifications)
+    for index, evaluator in enumerate(members):
+        services.add_member(commission=commission, evaluator=evaluator, actor=actor,
+                            role=MemberRole.PRESIDENT if index == 0 else MemberRole.MEMBER)
+    first = datetime.datetime.combine(commission.date, datetime.time(8, 0))
+    for index, registration in enumerate(registrations):
+        services.schedule_candidate(
+            commission=commission, registration=registration, actor=actor,
+            start_time=(first + datetime.timedelta(minutes=20 * index)).time())
+    if confirm:
+        commission = services.confirm_commission(commission=commission, actor=actor)
+    return commission

@@ -181,7 +181,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'compétence',
                 'verbose_name_plural': 'compétences',
-                'ordering': ['version', 'order'],
+                'ordering': ['version', 'bloc__order', 'order'],
             },
         ),
         migrations.AddField(

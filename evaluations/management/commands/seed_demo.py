@@ -6,23 +6,30 @@ module, in the order data flows (certifications → candidates → commissions �
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from candidates import demo as candidates_demo
 from certifications import demo as certifications_demo
+from commissions import demo as commissions_demo
 
 
 class Command(BaseCommand):
     help = gettext_lazy("Charge les données de démonstration (idempotent).")
 
+    @transaction.atomic
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError(_(
                 "Les comptes de démonstration (mot de passe « demo ») sont refusés quand DEBUG "
                 "est désactivé."
             ))
-        seeded = certifications_demo.seed(log=self.stdout.write)
-        candidates_demo.seed(centre=seeded["centres"][0], staff_user=seeded["users"]["gestionnaire"],
-                             log=self.stdout.write)
+        log = self.stdout.write
+        seeded = certifications_demo.seed(log=log)
+        centre, users = seeded["centres"][0], seeded["users"]
+        staff = users["gestionnaire"]
+        registrations = candidates_demo.seed(centre=centre, staff_user=staff, log=log)
+        commissions_demo.seed(centre=centre, users=users, staff_user=staff,
+                              registrations=registrations, log=log)
         self.stdout.write(self.style.SUCCESS(_("Démonstration prête.")))

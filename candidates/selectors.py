@@ -1,0 +1,167 @@
+"""Reads of candidates' data that need care: scoped to the user's centres, planned so that
+a page's query count does not grow with its rows (STYLE.md §9)."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from candidates.models import (
+    Candidate,
+    Company,
+    Document,
+    Registration,
+    RegistrationEvent,
+    RegistrationState,
+    TrainingDecision,
+)
+from candidates.rules import STAFF_ROLES
+from certifications.models import Competence
+from certifications.scoping import scope_to_centres
+
+S = RegistrationState
+
+
+def registrations_visible_to(user) -> QuerySet[Registration]:
+    return scope_to_centres(Registration.objects.all(), user, roles=STAFF_ROLES)
+
+
+def candidates_visible_to(user) -> QuerySet[Candidate]:
+    return scope_to_centres(Candidate.objects.all(), user, roles=STAFF_ROLES)
+
+
+def companies_visible_to(user) -> QuerySet[Company]:
+    return scope_to_centres(Company.objects.all(), user, roles=STAFF_ROLES)
+
+
+def registration_list(user, *, search: str = "", certification=None, state: str = "",
+                      step: int | None = None, year: int | None = None) -> QuerySet[Registration]:
+    """The staff list: search by name, company or reference, and the filters of the page."""
+    queryset = registrations_visible_to(user).select_related(
+        "candidate", "company", "version__certification", "centre"
+    )
+    if search:
+        terms = search.split()
+        for term in terms:
+            queryset = queryset.filter(
+                Q(candidate__birth_name__icontains=term)
+                | Q(candidate__usage_name__icontains=term)
+                | Q(candidate__first_names__icontains=term)
+                | Q(company__name__icontains=term)
+                | Q(reference__icontains=term)
+            )
+    if certification:
+        queryset = queryset.filter(version__certification=certification)
+    if state:
+        queryset = queryset.filter(state=state)
+    if step:
+        states = {1: [S.INSCRIT], 2: [S.EN_FORMATION], 3: [S.PRET_EVALUATION],
+                  4: [S.EVALUE, S.DELIBERE]}.get(step, [])
+        queryset = queryset.filter(state__in=states)
+    if year:
+        queryset = queryset.filter(registered_on__year=year)
+    return queryset.order_by("-registered_on", "-pk")
+
+
+def state_counts(user) -> list[tuple[str, str, int]]:
+    """Registrations per state in the user's centres, every state listed (dashboard): one
+    aggregate query."""
+    counts = dict(registrations_visible_to(user).order_by().values_list("state")
+                  .annotate(n=Count("pk")))
+    return [(state, label, counts.get(state, 0)) for state, label in S.choices]
+
+
+def registration_detail(user, pk: int) -> Registration:
+    """One registration with everything its page shows, in a fixed number of queries."""
+    competences = Competence.objects.select_related("bloc").order_by("bloc__order", "order")
+    return (
+        registrations_visible_to(user)
+        .select_related("candidate__employer", "company", "tutor", "centre",
+                        "version__certification", "vae_admissibility__decided_by",
+                        "company_opinion", "created_by")
+        .prefetch_related(
+            Prefetch("version__competences", queryset=competences),
+            "planned_modalities",
+            Prefetch("documents", queryset=Document.objects.select_related("uploaded_by")
+                     .order_by("kind", "-version_number")),
+            Prefetch("events", queryset=RegistrationEvent.objects.select_related("actor")
+                     .order_by("at", "pk")),
+            "trainings__organisation",
+            "trainings__competences",
+            "links",
+            "company_opinion__items__competence",
+        )
+        .get(pk=pk)
+    )
+
+
+# ---------------------------------------------------------------------------
+# The four steps at a glance
+# ---------------------------------------------------------------------------
+@dataclass
+class StepStatus:
+    number: int
+    title: str
+    status: str  # "done", "current", "todo", "skipped"
+    done: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    next: str = ""
+
+
+def progress(registration: Registration) -> list[StepStatus]:
+    """The progress line of the registration page (DOMAIN.md §2), computed from prefetched
+    data: what is done, what is missing, what comes next."""
+    from django.utils.translation import gettext as _
+
+    from candidates.services import readiness_problems
+
+    state = registration.state
+    problems = readiness_problems(registration) if state in (S.INSCRIT, S.EN_FORMATION) else []
+    planned = list(registration.planned_modalities.all())
+    competences = list(registration.version.competences.all())
+
+    step1 = StepStatus(1, _("Inscription et dossier"), "done")
+    step1.done.append(_("Inscrit le %(d)s")
+                      % {"d": registration.registered_on.strftime("%d/%m/%Y")})
+    if len(planned) == len(competences):
+        step1.done.append(_("Modalités choisies pour les %(n)s compétences")
+                          % {"n": len(competences)})
+    step1.missing = [p for p in problems if "Modalité" in p or "rapport" in p or "VAE" in p]
+    if step1.missing:
+        step1.status = "current"
+        step1.next = _("Compléter le dossier")
+
+    step2 = StepStatus(2, _("Formation (facultative)"), "todo")
+    decision = registration.training_decision
+    if decision == TrainingDecision.NO_TRAINING:
+        step2.status = "skipped"
+        step2.done.append(_("Sans formation"))
+    elif decision == TrainingDecision.TRAINING:
+        trainings = list(registration.trainings.all())
+        step2.done += [f"{t.organisation} — {t.hours} h" for t in trainings]
+        unfinished = any(t.end_on is None for t in trainings)
+        step2.status = "current" if unfinished else "done"
+        if unfinished:
+            step2.missing.append(_("Date de fin de formation"))
+    else:
+        step2.status = "current" if not step1.missing else "todo"
+        step2.missing.append(_("Formation suivie ou décision « sans formation »"))
+        step2.next = _("Enregistrer la formation ou « sans formation »")
+
+    step3 = StepStatus(3, _("Évaluation des compétences"), "todo")
+    step4 = StepStatus(4, _("Délibération du jury"), "todo")
+    if state == S.PRET_EVALUATION:
+        step3.status = "current"
+        step3.next = _("Programmer le candidat dans une commission d'évaluation")
+    elif state in (S.EVALUE, S.DELIBERE):
+        step3.status = "done"
+        step4.status = "done" if state == S.DELIBERE else "current"
+        if state == S.DELIBERE:
+            step4.done.append(registration.get_outcome_display() or _("Délibéré"))
+    elif state in (S.INSCRIT, S.EN_FORMATION) and not problems:
+        step3.next = _("Passer à « Prêt pour l'évaluation »")
+    if registration.company_opinion_applies:
+        if hasattr(registration, "company_opinion"):
+            step3.done.append(_("Avis de l'entreprise reçu"))
+        else:
+            step3.missing.append(_("Avis de l'entreprise"))
+    return [step1, step2, step3, step4]
