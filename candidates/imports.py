@@ -408,14 +408,14 @@ class _Checker:
             "email": row["email"], "phone": row["telephone"],
         }
         identity = (fold(row["nom_naissance"]), fold(row["prenoms"]), birth_date)
+        # Checked even for a known candidate: the file's values may fill blanks of the record.
+        # Columns already refused above are not reported twice.
+        already = {issue.column for issue in self.errors[count:]}
+        self.errors += _model_errors(
+            Candidate(centre=self.centre, **candidate_fields), line, CANDIDATE_FIELD_COLUMNS,
+            exclude=["centre", "employer"], skip=already)
         candidate = self.candidates.get(identity) if birth_date else None
-        if candidate is None:
-            # Columns already refused above are not reported twice.
-            already = {issue.column for issue in self.errors[count:]}
-            self.errors += _model_errors(
-                Candidate(centre=self.centre, **candidate_fields), line,
-                CANDIDATE_FIELD_COLUMNS, exclude=["centre", "employer"], skip=already)
-        else:
+        if candidate is not None:
             self._compare(line, candidate, candidate_fields)
 
         siret, company = self._company(line, row)
@@ -689,8 +689,7 @@ def _write(plans: list[_Plan], *, centre, actor, result: ImportResult) -> None:
         candidate, created = candidates[plan.identity]
         dossier = {}
         if plan.external_reference:
-            dossier["dossier_notes"] = _("Référence externe (import) : %(reference)s") % {
-                "reference": plan.external_reference}
+            dossier["external_reference"] = plan.external_reference
         try:
             outcome = services.create_registration(
                 actor=actor, centre=centre, candidate=candidate, version=plan.version,

@@ -251,7 +251,10 @@ class Registration(models.Model):
 
     centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="registrations",
                                verbose_name=_("centre"))
-    reference = models.CharField(_("référence"), max_length=30, editable=False)
+    reference = models.CharField(_("référence"), max_length=40, editable=False)
+    external_reference = models.CharField(
+        _("référence externe"), max_length=50, blank=True,
+        help_text=_("Référence du dossier dans un autre système (import)."))
     candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT,
                                   related_name="registrations", verbose_name=_("candidat"))
     version = models.ForeignKey(ReferentialVersion, on_delete=models.PROTECT,

@@ -197,7 +197,7 @@ def transition(*, registration: Registration, to_state: str, actor=None, reason:
 # Registration and dossier (step 1)
 # ---------------------------------------------------------------------------
 def next_reference(centre, year: int) -> str:
-    prefix = f"{centre.code[:12].upper()}-{year}-"
+    prefix = f"{centre.reference_prefix}-{year}-"
     last = (Registration.objects.filter(centre=centre, reference__startswith=prefix)
             .order_by("-reference").values_list("reference", flat=True).first())
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from candidates import views
+from candidates import import_views, views
 
 app_name = "candidates"
 urlpatterns = [
@@ -28,8 +28,6 @@ urlpatterns = [
 ]
 
 # CSV import and CSV/XLSX export of the list (candidates/import_views.py).
-from candidates import import_views  # noqa: E402
-
 urlpatterns += [
     path("export/", import_views.registration_export, name="registration_export"),
     path("import/", import_views.registration_import, name="registration_import"),

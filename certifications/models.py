@@ -31,6 +31,9 @@ class Centre(models.Model):
     """A UIMM territorial certification centre (DESIGN.md §1b)."""
 
     code = models.SlugField(_("code"), max_length=30, unique=True)
+    reference_prefix = models.CharField(
+        _("préfixe des références"), max_length=12, unique=True,
+        help_text=_("Début des références d'inscription de ce centre, par exemple « UIMM44 »."))
     name = models.CharField(_("nom"), max_length=200)
     address = models.TextField(_("adresse"), blank=True)
     email = models.EmailField(_("e-mail"), blank=True)

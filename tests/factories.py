@@ -44,6 +44,7 @@ class CentreFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["code"]
 
     code = factory.Sequence(lambda n: f"centre-{n}")
+    reference_prefix = factory.Sequence(lambda n: f"C{n:03d}")
     name = factory.Sequence(lambda n: f"UIMM Centre {n}")
 
 

@@ -141,7 +141,7 @@ def test_example_file_imports_every_row(centre, staff):
     assert le_gall.company.siret == "41234567879198"  # written with spaces in the file
     assert le_gall.tutor.email == "bruno.menard@entreprise.example"
     assert le_gall.registered_on == datetime.date(2026, 9, 7)
-    assert "OPCO-2026-001" in le_gall.dossier_notes
+    assert le_gall.external_reference == "OPCO-2026-001"
     nguyen = Registration.objects.get(candidate__birth_name="Nguyen")
     assert nguyen.tutor == le_gall.tutor  # named once in the file, shared
     assert nguyen.candidate.usage_name == "Martin"
@@ -173,6 +173,16 @@ def test_known_candidate_is_reused_ignoring_case_and_accents(centre):
     known.refresh_from_db()
     assert known.registrations.count() == 1
     assert known.email == "emilie@exemple.fr"  # a blank of the record is filled, never overwritten
+
+
+def test_known_candidate_values_are_checked_too(centre):
+    known = CandidateFactory(centre=centre, birth_name="Durand", first_names="Alex",
+                             birth_date=datetime.date(1995, 5, 17), email="")
+    data = csv_bytes([row(email="pas-une-adresse", entreprise_siret=known.employer.siret)])
+
+    errors = refused(centre, data)
+
+    assert [(e.line, e.column) for e in errors] == [(2, "email")]
 
 
 def test_candidate_of_another_centre_is_not_reused(centre):
@@ -775,3 +785,4 @@ def test_export_query_count_does_not_grow_with_rows(client, centre, staff, fmt,
         _response, content = export(client, format=fmt)
     reader = read_csv if fmt == "csv" else read_xlsx
     assert len(reader(content)) == 301
+
