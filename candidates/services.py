@@ -193,6 +193,29 @@ def transition(*, registration: Registration, to_state: str, actor=None, reason:
     return registration
 
 
+@transaction.atomic
+def correct_outcome(*, registration: Registration, outcome: str, actor, reason: str
+                    ) -> Registration:
+    """A deliberated registration whose decision the jury corrected (a new linked decision):
+    the outcome changes, the timeline says why."""
+    registration = _lock(registration)
+    if registration.state != S.DELIBERE:
+        raise ValidationError(_("Seule une inscription délibérée reçoit une correction."))
+    if outcome not in Outcome.values or not reason.strip():
+        raise ValidationError(_("Indiquez le résultat corrigé et le motif."))
+    previous = registration.outcome
+    registration.outcome = outcome
+    registration.row_version = F("row_version") + 1
+    registration.save(update_fields=["outcome", "row_version"])
+    registration.refresh_from_db()
+    _event(registration, kind=RegistrationEvent.Kind.TRANSITION, actor=actor,
+           from_state=S.DELIBERE, to_state=S.DELIBERE,
+           message=_("Décision corrigée (%(before)s → %(after)s) : %(reason)s")
+           % {"before": Outcome(previous).label if previous else "—",
+              "after": Outcome(outcome).label, "reason": reason.strip()})
+    return registration
+
+
 # ---------------------------------------------------------------------------
 # Registration and dossier (step 1)
 # ---------------------------------------------------------------------------

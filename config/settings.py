@@ -91,7 +91,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several requests (and the live-server tests) share the file: wait instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+    # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers
+    # (autosaves of one grid page) wait for each other; a deferred one that reads then writes
+    # fails at once with « database is locked » (SQLite never waits on that upgrade).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20,
+                                                           "transaction_mode": "IMMEDIATE"})
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -223,4 +227,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "commissions.tasks.send_due_reminders",
         "schedule": crontab(hour=7, minute=30),
     },
+}
+
+JURIES = {
+    # DOMAIN.md §6: representative trade-union organisations of the branch (check the arrêté).
+    "UNIONS": env_list("JURY_UNIONS", ["CFDT", "CFE-CGC", "CGT", "CGT-FO"]),
+    # Minimum members sitting per collège, and strict parity of those who deliberate.
+    "MIN_PER_COLLEGE": env_int("JURY_MIN_PER_COLLEGE", 1),
+    "STRICT_PARITY": env_bool("JURY_STRICT_PARITY", default=True),
+    # Days: invitations to unions before the jury; notice employee members give their employer.
+    "INVITATION_DAYS_BEFORE": 15,
+    "EMPLOYEE_NOTICE_DAYS": 8,
+    # Months to send the bundle to the CPNE's GTP « Certifications » after the jury.
+    "CPNE_BUNDLE_MONTHS": env_int("CPNE_BUNDLE_MONTHS", 3),
 }

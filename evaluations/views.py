@@ -8,6 +8,9 @@ from candidates.selectors import state_counts
 from certifications.models import Role
 from certifications.scoping import centres_for, user_roles
 from certifications.selectors import versions_for_listing
+from commissions.impartiality import has_accepted_current_charter
+from commissions.models import Evaluator
+from commissions.selectors import evaluator_commissions
 
 DASHBOARD_ORDER = [Role.STAFF, Role.EVALUATOR, Role.JURY, Role.NATIONAL]
 
@@ -22,6 +25,11 @@ def dashboard(request):
     }
     if Role.STAFF in roles:
         context["registration_counts"] = state_counts(request.user)
+    if Role.EVALUATOR in roles:
+        evaluator = Evaluator.objects.filter(user=request.user).first()
+        if evaluator is not None:
+            context["evaluator_commissions"] = evaluator_commissions(request.user)
+            context["charter_pending"] = not has_accepted_current_charter(evaluator)
     if Role.STAFF in roles or Role.NATIONAL in roles:
         context["recent_versions"] = versions_for_listing()[:8]
     return render(request, "dashboard.html", context)
