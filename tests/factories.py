@@ -255,6 +255,9 @@ def make_evaluator(*, centre=None, certifications=(), charter=True, valid_from=N
     from commissions.models import CharterAcceptance, Habilitation
 
     centre = centre or CentreFactory()
+    # A published charter exists in every environment (data migration) — also after a
+    # transactional test flushed the tables.
+    current_charter = ensure_charter()
     user_kwargs = {key[len("user__"):]: kwargs.pop(key)
                    for key in list(kwargs) if key.startswith("user__")}
     user = member(Role.EVALUATOR, centre=centre, **user_kwargs)
@@ -267,7 +270,7 @@ def make_evaluator(*, centre=None, certifications=(), charter=True, valid_from=N
             valid_until=valid_until or today + datetime.timedelta(days=335))
         habilitation.certifications.set(certifications)
     if charter:
-        CharterAcceptance.objects.create(evaluator=evaluator, charter=ensure_charter())
+        CharterAcceptance.objects.create(evaluator=evaluator, charter=current_charter)
     return evaluator
 
 
