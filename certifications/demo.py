@@ -16,10 +16,12 @@ STAFF_GROUP = "Gestionnaires"
 STAFF_APPS = ["certifications", "candidates", "commissions", "evaluations"]
 
 CENTRES = [
-    {"code": "uimm-loire-atlantique", "reference_prefix": "UIMM44", "name": "UIMM Loire-Atlantique — Service Certifications",
+    {"code": "uimm-loire-atlantique", "reference_prefix": "UIMM44",
+     "name": "UIMM Loire-Atlantique — Service Certifications",
      "address": "2 rue de la Métallurgie\n44000 Nantes", "email": "certifications@uimm44.example",
      "phone": "02 40 00 00 00"},
-    {"code": "uimm-bretagne", "reference_prefix": "UIMM35", "name": "UIMM Bretagne — Service Certifications",
+    {"code": "uimm-bretagne", "reference_prefix": "UIMM35",
+     "name": "UIMM Bretagne — Service Certifications",
      "address": "10 boulevard de l'Industrie\n35000 Rennes",
      "email": "certifications@uimm35.example",
      "phone": "02 99 00 00 00"},

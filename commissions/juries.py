@@ -114,6 +114,9 @@ def convocation_warning(session: JurySession, sent_on: datetime.date) -> str:
 def add_candidate(*, session: JurySession, registration: Registration) -> SessionCandidate:
     """Only a registration « évalué » whose grids are all signed is presented to the jury."""
     session = _lock(session)
+    if session.status != SessionStatus.PLANNED:
+        raise JuryRuleError(_("Les candidats s'ajoutent tant que la session est en "
+                              "préparation."))
     if registration.centre_id != session.centre_id:
         raise JuryRuleError(_("Ce candidat n'est pas inscrit dans ce centre."))
     if registration.state != RegistrationState.EVALUE:

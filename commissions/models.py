@@ -321,7 +321,8 @@ class CommissionMember(models.Model):
     class Meta:
         verbose_name = _("membre de commission")
         verbose_name_plural = _("membres de commission")
-        ordering = ["role", "evaluator__user__last_name"]
+        # "president" sorts after "member": descending puts the president first.
+        ordering = ["-role", "evaluator__user__last_name"]
         constraints = [
             models.UniqueConstraint(fields=["commission", "evaluator"], name="unique_member"),
             models.UniqueConstraint(fields=["commission"], condition=Q(role="president"),

@@ -241,3 +241,10 @@ JURIES = {
     # Months to send the bundle to the CPNE's GTP « Certifications » after the jury.
     "CPNE_BUNDLE_MONTHS": env_int("CPNE_BUNDLE_MONTHS", 3),
 }
+
+RESULTS = {
+    # DOMAIN.md §6 (art. 55.3): validated competences stay acquired 24 months from the
+    # deliberation; validated blocs 5 years when the certification is registered on the RNCP.
+    "COMPETENCE_VALIDITY_MONTHS": env_int("RESULTS_COMPETENCE_VALIDITY_MONTHS", 24),
+    "BLOC_VALIDITY_YEARS": env_int("RESULTS_BLOC_VALIDITY_YEARS", 5),
+}

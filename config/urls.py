@@ -15,6 +15,7 @@ urlpatterns = [
     path("lien/", include("candidates.public_urls")),
     path("commissions/", include("commissions.urls")),
     path("grilles/", include("evaluations.grid_urls")),
+    path("jurys/", include("evaluations.jury_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,347 @@
+"""What the jury reads and decides (DOMAIN.md §6): the proposal the signed grids imply, the
+conformity check, decisions and their corrections, and the procès-verbal signature."""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from candidates import services as candidate_services
+from candidates.models import (
+    MODALITIES_NEEDING_ACTIVITY_REPORT,
+    DocumentKind,
+    Registration,
+    RegistrationState,
+)
+from certifications.models import KINDS_WITH_BLOCS, CertificationKind
+from commissions import impartiality, juries
+from commissions.models import JurySession, SessionCandidate, SessionStatus
+from evaluations.models import Decision, DecisionLocked, Grid, GridState, Minutes
+from evaluations.services import canonical_json, sha256_of
+
+PASSED, PARTIAL, FAILED = "admis", "admis_partiel", "non_admis"
+
+
+# ---------------------------------------------------------------------------
+# Proposal (art. 55.3)
+# ---------------------------------------------------------------------------
+@dataclass
+class Proposal:
+    outcome: str
+    acquired_blocs: list[str]
+    mastered: dict[str, bool]  # competence code → mastered
+
+
+def signed_grids(registration: Registration) -> list[Grid]:
+    return list(Grid.objects.filter(scheduled__registration=registration,
+                                    state=GridState.SIGNED).order_by("locked_at"))
+
+
+def propose(registration: Registration, grids: list[Grid] | None = None) -> Proposal:
+    """A full CQPM/CQPI only if every competence is acquired (a branch rule); otherwise the
+    blocs whose competences are all acquired (validation partielle). A bloc, CCPM or CCPI is
+    obtained when all its competences are mastered. The latest signed grid counts."""
+    grids = signed_grids(registration) if grids is None else grids
+    mastered: dict[str, bool] = {}
+    blocs: dict[str, list[str]] = {}
+    for grid in grids:
+        for item in grid.snapshot["competences"]:
+            level = item["level"] or {}
+            mastered[item["code"]] = bool(level.get("mastered"))
+            if item["bloc"]:
+                blocs.setdefault(item["bloc"]["code"], [])
+                if item["code"] not in blocs[item["bloc"]["code"]]:
+                    blocs[item["bloc"]["code"]].append(item["code"])
+    expected = [c.code for c in registration.version.competences.all()]
+    all_mastered = bool(expected) and all(mastered.get(code) for code in expected)
+    acquired = [code for code, comps in blocs.items() if all(mastered.get(c) for c in comps)]
+    kind = registration.version.certification.kind
+    if all_mastered:
+        return Proposal(PASSED, sorted(acquired), mastered)
+    if kind in (CertificationKind.CQPM, CertificationKind.CQPI) and acquired:
+        return Proposal(PARTIAL, sorted(acquired), mastered)
+    return Proposal(FAILED, sorted(acquired) if kind in KINDS_WITH_BLOCS else [], mastered)
+
+
+# ---------------------------------------------------------------------------
+# Conformity check (what the synthesis page shows, each line green or red with why)
+# ---------------------------------------------------------------------------
+@dataclass
+class Check:
+    label: str
+    ok: bool
+    details: list[str] = field(default_factory=list)
+
+
+def conformity(registration: Registration, grids: list[Grid] | None = None) -> list[Check]:
+    grids = signed_grids(registration) if grids is None else grids
+    checks = []
+    # Every competence evaluated with a modality the referential allows.
+    allowed = {c.code: c.modalities for c in registration.version.competences.all()}
+    evaluated = {item["code"]: item for g in grids for item in g.snapshot["competences"]}
+    problems = [_("%(code)s n'a pas été évaluée.") % {"code": code}
+                for code in allowed if code not in evaluated]
+    problems += [_("%(code)s : modalité « %(m)s » non prévue par le référentiel.")
+                 % {"code": code, "m": item["modality_label"]}
+                 for code, item in evaluated.items()
+                 if item["modality_used"] not in allowed.get(code, [])]
+    checks.append(Check(_("Chaque compétence évaluée selon une modalité autorisée"),
+                        not problems, problems))
+    # Every grid signed by the whole commission.
+    problems = []
+    if not grids:
+        problems.append(_("Aucune grille signée."))
+    for grid in grids:
+        # Reads go through .all() so that a page listing many candidates can prefetch them.
+        members = {m.pk for m in grid.scheduled.commission.members.all()}
+        signed = {s.member_id for s in grid.signatures.all()
+                  if s.voided_at is None and s.snapshot_sha256 == grid.snapshot_sha256}
+        if not members <= signed:
+            problems.append(_("La grille du %(date)s n'est pas signée par tous les membres.")
+                            % {"date": grid.scheduled.commission.date.strftime("%d/%m/%Y")})
+    checks.append(Check(_("Grilles signées par toute la commission"), not problems, problems))
+    # Required comments present.
+    problems = [_("%(code)s : commentaire manquant pour une compétence non maîtrisée.")
+                % {"code": item["code"]}
+                for item in evaluated.values()
+                if item["level"] and not item["level"]["mastered"] and not item["comment"]]
+    checks.append(Check(_("Commentaires obligatoires présents"), not problems, problems))
+    # Rapport d'activités received where the modality needs it.
+    needs_report = any(item["modality_used"] in MODALITIES_NEEDING_ACTIVITY_REPORT
+                       for item in evaluated.values())
+    has_report = any(d.kind == DocumentKind.ACTIVITY_REPORT
+                     for d in registration.documents.all())
+    checks.append(Check(_("Rapport d'activités reçu (présentation de projets)"),
+                        has_report or not needs_report,
+                        [] if has_report or not needs_report
+                        else [_("Le rapport d'activités n'a pas été reçu.")]))
+    # Company avis where required.
+    if registration.company_opinion_applies:
+        has_opinion = hasattr(registration, "company_opinion")
+        checks.append(Check(_("Avis de l'entreprise recueilli"), has_opinion,
+                            [] if has_opinion else [_("L'avis de l'entreprise manque.")]))
+    else:
+        checks.append(Check(_("Avis de l'entreprise non requis (CCPM, CCPI ou VAE)"), True))
+    # No impartiality breach (checked again on today's data).
+    problems = []
+    for grid in grids:
+        for member in grid.scheduled.commission.members.all():
+            if member.override_justification:
+                continue
+            problems += [p.message for p in impartiality.conflicts(
+                member.evaluator, registration, declared=list(member.evaluator.conflicts.all()))]
+    checks.append(Check(_("Aucun manquement à l'impartialité"), not problems, problems))
+    # Incidents resolved (DOMAIN.md §5).
+    problems = [_("Incident non résolu : %(kind)s — %(text)s")
+                % {"kind": i.get_kind_display(), "text": i.description}
+                for g in grids for i in g.incidents.all() if i.resolved_at is None]
+    checks.append(Check(_("Incidents d'évaluation résolus"), not problems, problems))
+    return checks
+
+
+# ---------------------------------------------------------------------------
+# Decisions
+# ---------------------------------------------------------------------------
+def checked_blocs(registration: Registration, outcome: str, acquired_blocs: list[str]
+                  ) -> list[str]:
+    """The blocs an outcome carries: every bloc for « admis »; at least one for a validation
+    partielle, which only a CQPM or CQPI knows; never a bloc of another referential."""
+    if outcome not in (PASSED, PARTIAL, FAILED):
+        raise ValidationError(_("Résultat inconnu."))
+    kind = registration.version.certification.kind
+    if outcome == PARTIAL and kind not in (CertificationKind.CQPM, CertificationKind.CQPI):
+        raise ValidationError(_("La validation partielle ne concerne que les CQPM et CQPI."))
+    known_blocs = set(registration.version.blocs.values_list("code", flat=True))
+    if set(acquired_blocs) - known_blocs:
+        raise ValidationError(_("Bloc inconnu pour ce référentiel."))
+    if outcome == PARTIAL and not acquired_blocs:
+        raise ValidationError(_("Indiquez les blocs acquis."))
+    if outcome == PASSED:
+        return sorted(known_blocs)
+    return sorted(acquired_blocs)
+
+
+def _deliberation_context(session: JurySession, registration: Registration):
+    seats = juries.present_seats(session)
+    deliberating, abstaining = juries.deliberating_seats(seats, registration)
+    problems = juries.quorum_problems(deliberating)
+    return deliberating, abstaining, problems
+
+
+def _may_decide(user, session: JurySession) -> bool:
+    from certifications.scoping import staff_centre_ids
+
+    if session.centre_id in staff_centre_ids(user):
+        return True
+    return session.seats.filter(member__user=user, is_president=True, present=True).exists()
+
+
+@transaction.atomic
+def record_decision(*, session_candidate: SessionCandidate, actor, outcome: str,
+                    acquired_blocs: list[str], evaluation_conform: bool,
+                    admission_conditions_met: bool, motive: str = "") -> Decision:
+    """Record (or replace, before the PV is signed) the decision on one candidate. Only the
+    president or staff decide; the quorum and parity are checked on those who deliberate."""
+    session = JurySession.objects.select_for_update().get(pk=session_candidate.session_id)
+    registration = session_candidate.registration
+    if session.status != SessionStatus.OPEN:
+        raise ValidationError(_("La session doit être ouverte pour délibérer."))
+    if not _may_decide(actor, session):
+        raise ValidationError(_("Seul le président du jury (ou un gestionnaire) enregistre les "
+                                "décisions."))
+    deliberating, abstaining, problems = _deliberation_context(session, registration)
+    if problems:
+        raise juries.JuryRuleError(problems)
+    acquired_blocs = checked_blocs(registration, outcome, acquired_blocs)
+    proposal = propose(registration)
+    differs = (outcome != proposal.outcome
+               or sorted(acquired_blocs) != sorted(proposal.acquired_blocs))
+    if differs and not motive.strip():
+        raise ValidationError(_("Le jury s'écarte de la proposition (%(p)s) : un motif écrit est "
+                                "obligatoire.") % {"p": proposal.outcome})
+    existing = (Decision.objects.select_for_update()
+                .filter(session_candidate=session_candidate, final_at__isnull=True,
+                        superseded_by__isnull=True).first())
+    data = {
+        "session_candidate": session_candidate, "registration": registration,
+        "proposed_outcome": proposal.outcome, "proposed_blocs": proposal.acquired_blocs,
+        "outcome": outcome, "acquired_blocs": sorted(acquired_blocs),
+        "motive": motive.strip() if differs else "",
+        "evaluation_conform": evaluation_conform,
+        "admission_conditions_met": admission_conditions_met,
+        "deliberating": [str(s.member) for s in deliberating],
+        "abstentions": [{"member": str(s.member), "reasons": r} for s, r in abstaining],
+        "decided_by": actor, "decided_at": timezone.now(),
+    }
+    if existing is not None:
+        for key, value in data.items():
+            setattr(existing, key, value)
+        existing.save()
+        return existing
+    return Decision.objects.create(**data)
+
+
+def current_decisions(session: JurySession) -> list[Decision]:
+    return list(Decision.objects.filter(session_candidate__session=session,
+                                        superseded_by__isnull=True)
+                .select_related("registration__candidate"))
+
+
+def minutes_snapshot(session: JurySession) -> dict:
+    seats = list(session.seats.select_related("member__user"))
+    decisions = current_decisions(session)
+    return {
+        "format": "pv/1",
+        "session": {"id": session.pk, "date": session.date.isoformat(), "place": session.place,
+                    "centre": session.centre.name,
+                    "start_time": session.start_time.strftime("%H:%M")},
+        "members": [{"name": str(s.member), "college": s.member.college,
+                     "organisation": s.member.organisation, "president": s.is_president,
+                     "present": bool(s.present)} for s in seats],
+        "decisions": [
+            {"reference": d.registration.reference,
+             "candidate": d.registration.candidate.full_name,
+             "certification": f"{d.registration.version.certification.kind} "
+                              f"{d.registration.version.certification.code}",
+             "certification_title": d.registration.version.certification.title,
+             "outcome": d.outcome, "acquired_blocs": d.acquired_blocs, "motive": d.motive,
+             # Titles of the blocs acquired, so that the PV prints them from what was signed.
+             "acquired_bloc_titles": dict(d.registration.version.blocs
+                                          .filter(code__in=d.acquired_blocs)
+                                          .values_list("code", "title")),
+             "evaluation_conform": d.evaluation_conform,
+             "admission_conditions_met": d.admission_conditions_met,
+             "deliberating": d.deliberating,
+             "abstentions": d.abstentions}
+            for d in sorted(decisions, key=lambda d: d.registration.reference)
+        ],
+    }
+
+
+@transaction.atomic
+def sign_minutes(*, session: JurySession, actor, password: str, ip: str | None = None
+                 ) -> Minutes:
+    """The president signs the PV: decisions become final, registrations are deliberated
+    with their outcome, and the documents are produced after commit."""
+    session = JurySession.objects.select_for_update().get(pk=session.pk)
+    if session.status != SessionStatus.OPEN:
+        raise ValidationError(_("La session doit être ouverte."))
+    if not session.seats.filter(member__user=actor, is_president=True, present=True).exists():
+        raise ValidationError(_("Le procès-verbal est signé par le président du jury."))
+    if not actor.check_password(password):
+        raise ValidationError(_("Mot de passe incorrect : le PV n'est pas signé."))
+    candidates = list(session.candidates.select_related("registration"))
+    decided = {d.session_candidate_id for d in current_decisions(session)}
+    missing = [c.registration.reference for c in candidates if c.pk not in decided]
+    if missing:
+        raise ValidationError(_("Décision manquante pour : %(refs)s.")
+                              % {"refs": ", ".join(missing)})
+    problems = juries.quorum_problems(juries.present_seats(session))
+    if problems:
+        raise juries.JuryRuleError(problems)
+    snapshot = minutes_snapshot(session)
+    minutes = Minutes.objects.create(session=session, signed_by=actor, ip_address=ip,
+                                     snapshot=snapshot, snapshot_sha256=sha256_of(snapshot))
+    now = timezone.now()
+    for decision in current_decisions(session):
+        decision.final_at = now
+        decision._allow_final_write = True
+        decision.save(update_fields=["final_at"])
+        registration = decision.registration
+        if registration.state == RegistrationState.EVALUE:
+            candidate_services.transition(
+                registration=registration, to_state=RegistrationState.DELIBERE, system=True,
+                outcome=decision.outcome, actor=actor,
+                actor_label=_("Jury paritaire du %(date)s") % {
+                    "date": session.date.strftime("%d/%m/%Y")})
+    session.status = SessionStatus.CLOSED
+    session.save(update_fields=["status"])
+    # The PV, the attendance record, the results letters, attestations and relevés are issued
+    # now (codes and content hashes), their PDFs rendered and e-mailed after commit.
+    from evaluations import documents_jury
+    from evaluations.tasks import render_session_documents
+
+    documents_jury.issue_minutes_documents(minutes=minutes)
+    transaction.on_commit(lambda: render_session_documents.delay(minutes_id=minutes.pk))
+    return minutes
+
+
+@transaction.atomic
+def correct_decision(*, decision: Decision, actor, outcome: str, acquired_blocs: list[str],
+                     reason: str) -> Decision:
+    """A final decision is never edited: the correction is a new decision linked to it."""
+    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+    if not decision.is_final:
+        raise ValidationError(_("Cette décision n'est pas encore définitive : modifiez-la "
+                                "directement avant la signature du PV."))
+    if hasattr(decision, "superseded_by"):
+        raise DecisionLocked(_("Cette décision a déjà été corrigée."))
+    if not reason.strip():
+        raise ValidationError(_("Indiquez le motif de la correction."))
+    acquired_blocs = checked_blocs(decision.registration, outcome, acquired_blocs)
+    candidate_services.correct_outcome(registration=decision.registration, outcome=outcome,
+                                       actor=actor, reason=reason)
+    corrected = Decision.objects.create(
+        session_candidate=decision.session_candidate, registration=decision.registration,
+        proposed_outcome=decision.proposed_outcome, proposed_blocs=decision.proposed_blocs,
+        outcome=outcome, acquired_blocs=sorted(acquired_blocs), motive=decision.motive,
+        evaluation_conform=decision.evaluation_conform,
+        admission_conditions_met=decision.admission_conditions_met,
+        deliberating=decision.deliberating, abstentions=decision.abstentions,
+        decided_by=actor, final_at=timezone.now(), supersedes=decision,
+        correction_reason=reason.strip(),
+    )
+    # New letter (and attestation or relevé) for the corrected decision; the old ones are
+    # « plus valides » on the verify page.
+    from evaluations import documents_jury
+    from evaluations.tasks import render_decision_documents
+
+    documents_jury.issue_decision_documents(decision=corrected)
+    transaction.on_commit(lambda: render_decision_documents.delay(decision_id=corrected.pk))
+    return corrected
+
+
+__all__ = ["canonical_json", "conformity", "correct_decision", "propose", "record_decision",
+           "sign_minutes"]

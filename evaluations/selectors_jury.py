@@ -1,0 +1,360 @@
+"""Reads of the jury pages (DOMAIN.md §6) that need care: scoped to the user, and planned so
+that the session page and the synthesis run a fixed number of queries whatever the number of
+candidates, grids or competences (STYLE.md §9)."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from candidates.models import (
+    CompanyOpinionItem,
+    PlannedModality,
+    Registration,
+    RegistrationState,
+    TrainingRecord,
+)
+from certifications.models import Competence
+from certifications.scoping import staff_centre_ids
+from commissions import juries
+from commissions.models import (
+    CommissionMember,
+    ConflictDeclaration,
+    JurySession,
+    Seat,
+    SessionCandidate,
+    SessionStatus,
+)
+from evaluations import deliberation
+from evaluations.models import Decision, Grid, GridState, Incident
+
+# Sessions that hold their candidates: a registration presented to one of them is not
+# « ready » for another jury.
+ACTIVE_STATUSES = [SessionStatus.PLANNED, SessionStatus.OPEN]
+OUTCOME_ORDER = {deliberation.PASSED: 0, deliberation.PARTIAL: 1, deliberation.FAILED: 2}
+
+
+# ---------------------------------------------------------------------------
+# Scope
+# ---------------------------------------------------------------------------
+def sessions_visible_to(user) -> QuerySet[JurySession]:
+    """Sessions of the centres where the user is staff, and those the user sits on."""
+    if not user.is_authenticated:
+        return JurySession.objects.none()
+    return JurySession.objects.filter(
+        Q(centre_id__in=staff_centre_ids(user)) | Q(seats__member__user=user)
+    ).distinct()
+
+
+def session_for_page(user, pk: int) -> JurySession:
+    """The session with its centre, certifications and seats (raises DoesNotExist)."""
+    return (sessions_visible_to(user).select_related("centre")
+            .prefetch_related("certifications",
+                              Prefetch("seats", queryset=Seat.objects.select_related(
+                                  "member__user")))
+            .get(pk=pk))
+
+
+def sessions_of_member(user) -> list[JurySession]:
+    """The sessions a jury member sits on, open and upcoming first, with their own seat."""
+    if not user.is_authenticated:
+        return []
+    sessions = list(
+        JurySession.objects.filter(seats__member__user=user).select_related("centre")
+        .annotate(candidate_count=Count("candidates", distinct=True))
+        .prefetch_related(Prefetch("seats", queryset=Seat.objects.filter(member__user=user),
+                                   to_attr="mine"))
+        .order_by("date"))
+    today = timezone.localdate()
+    for session in sessions:
+        session.seat = session.mine[0] if session.mine else None
+    current = [s for s in sessions if s.status == SessionStatus.OPEN
+               or (s.status == SessionStatus.PLANNED and s.date >= today)]
+    return current + [s for s in reversed(sessions) if s not in current]
+
+
+# ---------------------------------------------------------------------------
+# Staff overview
+# ---------------------------------------------------------------------------
+def ready_registrations(centre_ids) -> QuerySet[Registration]:
+    """Registrations « évalué » of the centres, every grid signed, in no active session."""
+    return (Registration.objects
+            .filter(centre_id__in=list(centre_ids), state=RegistrationState.EVALUE)
+            .exclude(jury_sessions__session__status__in=ACTIVE_STATUSES)
+            .exclude(schedulings__grid__state__in=[GridState.DRAFT, GridState.TO_SIGN]))
+
+
+def ready_for_session(session: JurySession) -> list[Registration]:
+    certification_ids = [c.pk for c in session.certifications.all()]
+    return list(ready_registrations([session.centre_id])
+                .filter(version__certification_id__in=certification_ids)
+                .select_related("candidate", "company", "version__certification")
+                .order_by("candidate__birth_name", "candidate__first_names"))
+
+
+def unsigned_grid_exists(registration: Registration) -> bool:
+    return Grid.objects.filter(scheduled__registration=registration).exclude(
+        state=GridState.SIGNED).exists()
+
+
+@dataclass
+class Overview:
+    to_prepare: list = field(default_factory=list)
+    open: list = field(default_factory=list)
+    held: list = field(default_factory=list)
+    ready_total: int = 0
+    outcomes: list = field(default_factory=list)
+    cpne: list = field(default_factory=list)
+
+
+def staff_overview(user) -> Overview:
+    """Sessions to prepare (with the candidates ready for each), sessions held, outcomes per
+    certification and the CPNE bundles still to send — in a fixed number of queries."""
+    centre_ids = staff_centre_ids(user)
+    sessions = list(
+        JurySession.objects.filter(centre_id__in=centre_ids).select_related("centre")
+        .annotate(candidate_count=Count("candidates", distinct=True),
+                  seat_count=Count("seats", distinct=True))
+        .prefetch_related("certifications").order_by("-date", "-start_time"))
+    ready = defaultdict(int)
+    for row in (ready_registrations(centre_ids)
+                .values("centre_id", "version__certification_id").annotate(n=Count("pk"))):
+        ready[(row["centre_id"], row["version__certification_id"])] += row["n"]
+    overview = Overview(ready_total=sum(ready.values()))
+    today = timezone.localdate()
+    for session in sessions:
+        session.ready_count = sum(ready[(session.centre_id, c.pk)]
+                                  for c in session.certifications.all())
+        if session.status == SessionStatus.PLANNED:
+            overview.to_prepare.append(session)
+        elif session.status == SessionStatus.OPEN:
+            overview.open.append(session)
+        elif session.status == SessionStatus.CLOSED:
+            overview.held.append(session)
+            if session.cpne_bundle_sent_on is None:
+                session.cpne_deadline = juries.cpne_deadline(session)
+                session.cpne_overdue = session.cpne_deadline < today
+                overview.cpne.append(session)
+    overview.to_prepare.reverse()  # the nearest first
+    overview.cpne.sort(key=lambda s: s.cpne_deadline)
+    overview.outcomes = outcomes_per_certification(centre_ids)
+    return overview
+
+
+def outcomes_per_certification(centre_ids) -> list[dict]:
+    """Deliberated registrations per certification: admis, partiel, non admis (one query)."""
+    rows = (Registration.objects
+            .filter(centre_id__in=list(centre_ids), state=RegistrationState.DELIBERE)
+            .values("version__certification__kind", "version__certification__code",
+                    "version__certification__title")
+            .annotate(total=Count("pk"),
+                      passed=Count("pk", filter=Q(outcome=deliberation.PASSED)),
+                      partial=Count("pk", filter=Q(outcome=deliberation.PARTIAL)),
+                      failed=Count("pk", filter=Q(outcome=deliberation.FAILED)))
+            .order_by("version__certification__kind", "version__certification__code"))
+    return [{"kind": r["version__certification__kind"],
+             "code": r["version__certification__code"],
+             "title": r["version__certification__title"],
+             "total": r["total"], "passed": r["passed"], "partial": r["partial"],
+             "failed": r["failed"]} for r in rows]
+
+
+# ---------------------------------------------------------------------------
+# The session page: one row per candidate
+# ---------------------------------------------------------------------------
+REGISTRATION_RELATED = ["registration__candidate__employer", "registration__company",
+                        "registration__tutor", "registration__version__certification",
+                        "registration__company_opinion"]
+
+
+def _grids_by_registration(registration_ids) -> dict[int, list[Grid]]:
+    """Signed grids with what the conformity check reads, grouped per registration."""
+    members = (CommissionMember.objects.select_related("evaluator__user")
+               .prefetch_related(Prefetch("evaluator__conflicts",
+                                          queryset=ConflictDeclaration.objects
+                                          .select_related("company"))))
+    grids = (Grid.objects.filter(scheduled__registration_id__in=list(registration_ids),
+                                 state=GridState.SIGNED)
+             .select_related("scheduled__commission")
+             .prefetch_related("signatures",
+                               Prefetch("incidents", queryset=Incident.objects
+                                        .select_related("reported_by", "resolved_by")),
+                               Prefetch("scheduled__commission__members", queryset=members))
+             .order_by("locked_at", "pk"))
+    grouped = defaultdict(list)
+    for grid in grids:
+        grouped[grid.scheduled.registration_id].append(grid)
+    return grouped
+
+
+@dataclass
+class CandidateRow:
+    session_candidate: SessionCandidate
+    grids: list
+    proposal: deliberation.Proposal
+    checks: list
+    decision: Decision | None
+    deliberating: list
+    abstaining: list
+    quorum_problems: list
+
+    @property
+    def registration(self) -> Registration:
+        return self.session_candidate.registration
+
+    @property
+    def checks_ok(self) -> int:
+        return sum(1 for c in self.checks if c.ok)
+
+    @property
+    def checks_failed(self) -> int:
+        return sum(1 for c in self.checks if not c.ok)
+
+    @property
+    def conform(self) -> bool:
+        return self.checks_failed == 0
+
+    @property
+    def proposal_differs(self) -> bool:
+        return self.decision is not None and (
+            self.decision.outcome != self.proposal.outcome
+            or sorted(self.decision.acquired_blocs) != sorted(self.proposal.acquired_blocs))
+
+
+def _rows(session: JurySession, candidates: list[SessionCandidate]) -> list[CandidateRow]:
+    seats = [s for s in session.seats.all() if s.present]
+    grids = _grids_by_registration(c.registration_id for c in candidates)
+    decisions = {d.session_candidate_id: d for d in Decision.objects.filter(
+        session_candidate__in=candidates, superseded_by__isnull=True).select_related(
+        "decided_by")}
+    rows = []
+    for candidate in candidates:
+        registration = candidate.registration
+        mine = grids.get(registration.pk, [])
+        deliberating, abstaining = juries.deliberating_seats(seats, registration)
+        rows.append(CandidateRow(
+            session_candidate=candidate, grids=mine,
+            proposal=deliberation.propose(registration, mine),
+            checks=deliberation.conformity(registration, mine),
+            decision=decisions.get(candidate.pk),
+            deliberating=deliberating, abstaining=abstaining,
+            quorum_problems=juries.quorum_problems(deliberating)))
+    return rows
+
+
+SORTS = {
+    "nom": lambda row: (row.registration.candidate.last_name.lower(),
+                        row.registration.candidate.first_names.lower()),
+    "certification": lambda row: (row.registration.version.certification.code,
+                                  row.registration.candidate.last_name.lower()),
+    "proposition": lambda row: (OUTCOME_ORDER.get(row.proposal.outcome, 9),
+                                row.registration.candidate.last_name.lower()),
+    "conformite": lambda row: (-row.checks_failed, row.registration.candidate.last_name.lower()),
+}
+
+
+def session_rows(session: JurySession, sort: str = "nom") -> list[CandidateRow]:
+    """Every candidate of the session with proposal, conformity, decision and abstentions.
+    ``sort``: a key of SORTS, « - » first for the reverse order."""
+    candidates = list(
+        session.candidates.select_related(*REGISTRATION_RELATED)
+        .prefetch_related("registration__version__competences", "registration__documents"))
+    rows = _rows(session, candidates)
+    key = sort.lstrip("-")
+    rows.sort(key=SORTS.get(key, SORTS["nom"]), reverse=sort.startswith("-"))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# The synthesis page of one candidate
+# ---------------------------------------------------------------------------
+@dataclass
+class CompetenceLine:
+    code: str
+    title: str
+    planned_modality: str  # the dossier's choice (DOMAIN.md §2)
+    modality_used: str
+    modality_label: str
+    level: dict | None
+    comment: str
+    criteria: list
+    commission_date: str
+    opinion: CompanyOpinionItem | None
+
+    @property
+    def mastered(self) -> bool:
+        return bool(self.level and self.level.get("mastered"))
+
+    @property
+    def modality_changed(self) -> bool:
+        return bool(self.planned_modality) and self.planned_modality != self.modality_used
+
+
+@dataclass
+class BlocLines:
+    code: str
+    title: str
+    competences: list = field(default_factory=list)
+    acquired: bool = False
+
+
+def session_candidate_for_page(session: JurySession, pk: int) -> SessionCandidate:
+    opinion_items = CompanyOpinionItem.objects.select_related("competence")
+    return (session.candidates
+            .select_related(*REGISTRATION_RELATED)
+            .prefetch_related(
+                Prefetch("registration__version__competences",
+                         queryset=Competence.objects.select_related("bloc")),
+                "registration__version__blocs",
+                "registration__documents",
+                Prefetch("registration__planned_modalities",
+                         queryset=PlannedModality.objects.select_related("competence")),
+                Prefetch("registration__trainings", queryset=TrainingRecord.objects
+                         .select_related("organisation").prefetch_related("competences")),
+                Prefetch("registration__company_opinion__items", queryset=opinion_items))
+            .get(pk=pk))
+
+
+def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
+    """What the jury reads on one candidate: the row of the session page plus each bloc and
+    competence from the signed grid snapshots, the dossier, the company avis, incidents and
+    the decisions (with corrections)."""
+    row = _rows(session, [candidate])[0]
+    registration = candidate.registration
+    planned = {p.competence.code: p.modality for p in registration.planned_modalities.all()}
+    opinion = getattr(registration, "company_opinion", None)
+    opinion_items = {i.competence.code: i for i in opinion.items.all()} if opinion else {}
+    evaluated = {}
+    for grid in row.grids:  # the latest signed grid counts (deliberation.propose)
+        for item in grid.snapshot["competences"]:
+            evaluated[item["code"]] = (item, grid.snapshot["commission"]["date"])
+    blocs: dict[str, BlocLines] = {}
+    competences = sorted(registration.version.competences.all(),
+                         key=lambda c: (c.bloc.order if c.bloc_id else 0, c.order))
+    for competence in competences:
+        bloc = competence.bloc
+        key = bloc.code if bloc else ""
+        lines = blocs.setdefault(key, BlocLines(key, bloc.title if bloc else ""))
+        item, on = evaluated.get(competence.code, (None, ""))
+        lines.competences.append(CompetenceLine(
+            code=competence.code, title=competence.title,
+            planned_modality=planned.get(competence.code, ""),
+            modality_used=item["modality_used"] if item else "",
+            modality_label=item["modality_label"] if item else "",
+            level=item["level"] if item else None, comment=item["comment"] if item else "",
+            criteria=[c for c in item["criteria"] if c["concerned"]] if item else [],
+            commission_date=on, opinion=opinion_items.get(competence.code)))
+    for lines in blocs.values():
+        lines.acquired = lines.code in row.proposal.acquired_blocs
+    history = list(Decision.objects.filter(session_candidate=candidate)
+                   .select_related("decided_by").order_by("decided_at", "pk"))
+    return {
+        "row": row,
+        "registration": registration,
+        "blocs": list(blocs.values()),
+        "opinion": opinion,
+        "trainings": list(registration.trainings.all()),
+        "incidents": [i for g in row.grids for i in g.incidents.all()],
+        "history": history,
+    }

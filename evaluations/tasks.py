@@ -1,0 +1,247 @@
+"""Document generation (Celery, STYLE.md §7): thin, idempotent — running a task twice, or
+again after a worker died half-way, produces exactly one document."""
+
+import hashlib
+import io
+import logging
+import tempfile
+import zipfile
+
+from celery import shared_task
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from candidates import services as candidate_services
+from evaluations import documents_jury, pdf
+from evaluations.models import (
+    BatchExport,
+    Decision,
+    GeneratedDocument,
+    Grid,
+    GridEvent,
+    GridState,
+    Minutes,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def render_grid_pdf(*, document_id: int) -> bool:
+    with transaction.atomic():
+        document = (GeneratedDocument.objects.select_for_update(of=("self",))
+                    .select_related("grid").filter(pk=document_id).first())
+        if document is None or document.file:
+            return False
+        content = pdf.grid_pdf(document)
+        document.file.save(f"grille-{document.grid_id}.pdf", ContentFile(content), save=False)
+        document.file_sha256 = hashlib.sha256(content).hexdigest()
+        document.generated_at = timezone.now()
+        document.save(update_fields=["file", "file_sha256", "generated_at"])
+        GridEvent.objects.create(grid_id=document.grid_id, action=GridEvent.Action.DOCUMENT,
+                                 target=document.verification_code,
+                                 after={"file_sha256": document.file_sha256})
+    return True
+
+
+def ensure_rendered(document: GeneratedDocument) -> GeneratedDocument:
+    """The document with its PDF file: rendered now, by the same idempotent task, when the
+    worker has not done it yet (task pending, broker down) or the stored file was lost —
+    the signed data is the source of truth, the PDF is regenerated identically from it.
+    Any kind of document: the grid's, the jury's, the CPNE bundle."""
+    if document.file and not document.file.storage.exists(document.file.name):
+        GeneratedDocument.objects.filter(pk=document.pk).update(file="", file_sha256="",
+                                                                generated_at=None)
+        document.refresh_from_db()
+    if not document.file:
+        renderers = {GeneratedDocument.Kind.GRID: render_grid_pdf,
+                     GeneratedDocument.Kind.CPNE: build_cpne_bundle}
+        renderers.get(document.kind, render_jury_document)(document_id=document.pk)
+        document.refresh_from_db()
+    return document
+
+
+@shared_task(acks_late=True)
+def build_commission_zip(*, batch_id: int) -> bool:
+    """The ZIP of every signed grid of a commission, one PDF each; ``done`` is updated after
+    each grid so that the export page shows the progress. A failure is written on the export
+    (``error``) and logged, never swallowed. A finished export is not built again."""
+    batch = BatchExport.objects.select_related("commission").filter(pk=batch_id).first()
+    if batch is None or batch.finished_at is not None:
+        return False
+    try:
+        _write_zip(batch)
+    except Exception as exc:
+        logger.exception("ZIP export %s of commission %s failed", batch.pk, batch.commission_id)
+        BatchExport.objects.filter(pk=batch.pk).update(
+            error=_("La création du fichier ZIP a échoué : %(error)s") % {"error": exc},
+            finished_at=timezone.now())
+        return False
+    return True
+
+
+def _write_zip(batch: BatchExport) -> None:
+    grids = list(Grid.objects.filter(scheduled__commission_id=batch.commission_id,
+                                     state=GridState.SIGNED)
+                 .select_related("scheduled__registration")
+                 .order_by("scheduled__start_time", "pk"))
+    BatchExport.objects.filter(pk=batch.pk).update(total=len(grids), done=0, error="")
+    with tempfile.TemporaryFile() as buffer:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for done, grid in enumerate(grids, start=1):
+                reference = grid.scheduled.registration.reference
+                document = pdf.current_document(grid)
+                if document is None:
+                    raise LookupError(_("la grille signée de %(reference)s n'a pas de "
+                                        "document") % {"reference": reference})
+                document = ensure_rendered(document)
+                with document.file.open("rb") as stream:
+                    archive.writestr(f"grille-{reference}.pdf", stream.read())
+                BatchExport.objects.filter(pk=batch.pk).update(done=done)
+        buffer.seek(0)
+        batch.file.save(f"grilles-commission-{batch.commission_id}-{batch.pk}.zip",
+                        File(buffer), save=False)
+    batch.total = batch.done = len(grids)
+    batch.finished_at = timezone.now()
+    batch.save(update_fields=["file", "total", "done", "finished_at"])
+
+
+# ---------------------------------------------------------------------------
+# Documents of the jury paritaire (DOMAIN.md §6): PV, attendance record, results letters,
+# attestations, relevés — issued when the PV is signed (or a decision corrected), rendered
+# here, then e-mailed to the candidates; and the bundle for the CPNE.
+# ---------------------------------------------------------------------------
+JURY_PDF_KINDS = (GeneratedDocument.Kind.PV, GeneratedDocument.Kind.ATTENDANCE,
+                  GeneratedDocument.Kind.LETTER, GeneratedDocument.Kind.CERTIFICATE,
+                  GeneratedDocument.Kind.PARTIAL)
+
+
+def _store(document: GeneratedDocument, name: str, content: bytes) -> None:
+    document.file.save(name, ContentFile(content), save=False)
+    document.file_sha256 = hashlib.sha256(content).hexdigest()
+    document.generated_at = timezone.now()
+    document.save(update_fields=["file", "file_sha256", "generated_at"])
+
+
+def _read(document: GeneratedDocument) -> bytes:
+    with ensure_rendered(document).file.open("rb") as stream:
+        return stream.read()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def render_jury_document(*, document_id: int) -> bool:
+    """The PDF of one jury document, from its frozen content; once, however often it runs."""
+    with transaction.atomic():
+        document = (GeneratedDocument.objects.select_for_update(of=("self",))
+                    .select_related("minutes", "session", "decision")
+                    .filter(pk=document_id, kind__in=JURY_PDF_KINDS).first())
+        if document is None or document.file:
+            return False
+        _store(document, documents_jury.download_name(document),
+               documents_jury.document_pdf(document))
+    return True
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def render_session_documents(*, minutes_id: int) -> int:
+    """Every document issued when the PV was signed, then the results e-mailed."""
+    session_id = Minutes.objects.filter(pk=minutes_id).values_list("session_id", flat=True).first()
+    if session_id is None:
+        return 0
+    pending = (GeneratedDocument.objects.filter(session_id=session_id, kind__in=JURY_PDF_KINDS,
+                                                file="")
+               .order_by("pk").values_list("pk", flat=True))
+    rendered = sum(render_jury_document(document_id=pk) for pk in list(pending))
+    decisions = (Decision.objects.filter(session_candidate__session_id=session_id,
+                                         superseded_by__isnull=True)
+                 .values_list("pk", flat=True))
+    for decision_id in list(decisions):
+        send_results.delay(decision_id=decision_id)
+    return rendered
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def render_decision_documents(*, decision_id: int) -> int:
+    """The documents of a corrected decision, then the corrected results e-mailed."""
+    pending = (GeneratedDocument.objects.filter(decision_id=decision_id, file="")
+               .order_by("pk").values_list("pk", flat=True))
+    rendered = sum(render_jury_document(document_id=pk) for pk in list(pending))
+    send_results.delay(decision_id=decision_id)
+    return rendered
+
+
+RESULTS_ORDER = {GeneratedDocument.Kind.LETTER: 0, GeneratedDocument.Kind.CERTIFICATE: 1,
+                 GeneratedDocument.Kind.PARTIAL: 2}
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_results(*, decision_id: int) -> bool:
+    """E-mail the results letter (with the attestation or the relevé) to the candidate: once
+    (``sent_at``), never for a decision that a correction has replaced since, and recorded on
+    the registration's timeline."""
+    with transaction.atomic():
+        letter = (GeneratedDocument.objects.select_for_update(of=("self",))
+                  .select_related("decision__registration__candidate")
+                  .filter(decision_id=decision_id, kind=GeneratedDocument.Kind.LETTER).first())
+        if letter is None or letter.sent_at is not None:
+            return False
+        decision = letter.decision
+        if Decision.objects.filter(supersedes=decision).exists():
+            return False
+        registration = decision.registration
+        email = registration.candidate.email
+        if not email:
+            logger.warning("Results of %s not e-mailed: the candidate has no address",
+                           registration.reference)
+            return False
+        documents = sorted(GeneratedDocument.objects.filter(decision=decision),
+                           key=lambda d: RESULTS_ORDER.get(d.kind, 9))
+        attachments = [(documents_jury.download_name(d), _read(d), "application/pdf")
+                       for d in documents]
+        subject, body, sender = documents_jury.results_email(letter, documents)
+        message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+        for name, content, mimetype in attachments:
+            message.attach(name, content, mimetype)
+        message.send()
+        GeneratedDocument.objects.filter(pk__in=[d.pk for d in documents]).update(
+            sent_at=timezone.now())
+        candidate_services.record_results_sent(
+            registration=registration, email=email,
+            documents=[f"{d.get_kind_display()} ({d.verification_code})" for d in documents],
+            actor_label=sender)
+    return True
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def build_cpne_bundle(*, document_id: int) -> bool:
+    """The ZIP for the GTP « Certifications »: conformity letter, PV, composition of the jury
+    with the invitations sent to the unions, attendance sheet. Built once."""
+    with transaction.atomic():
+        bundle = (GeneratedDocument.objects.select_for_update(of=("self",))
+                  .select_related("session__minutes")
+                  .filter(pk=document_id, kind=GeneratedDocument.Kind.CPNE).first())
+        if bundle is None or bundle.file:
+            return False
+        minutes = bundle.session.minutes
+        pv = GeneratedDocument.objects.get(minutes=minutes, kind=GeneratedDocument.Kind.PV)
+        sheet = GeneratedDocument.objects.filter(
+            minutes=minutes, kind=GeneratedDocument.Kind.ATTENDANCE).first()
+        day = bundle.session.date.isoformat()
+        files = [
+            (f"1-lettre-de-conformite-{day}.pdf", documents_jury.cpne_letter_pdf(bundle)),
+            (f"2-proces-verbal-{day}.pdf", _read(pv)),
+            (f"3-composition-du-jury-{day}.pdf", documents_jury.composition_pdf(bundle)),
+        ]
+        if sheet is not None:
+            files.append((f"4-feuille-emargement-{day}.pdf", _read(sheet)))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in files:
+                archive.writestr(name, content)
+        _store(bundle, documents_jury.download_name(bundle), buffer.getvalue())
+    return True

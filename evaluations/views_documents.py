@@ -1,0 +1,173 @@
+"""Signed documents of the grids (DESIGN.md §5): the grid PDF on demand, the ZIP of a
+commission's signed grids with its progress, and the public verification page.
+
+The PDF and ZIP pages are for the grid's commission members and the centre's staff; anyone
+else gets a 404. The verification page is public and shows the minimum (issue 5): never a
+level, a comment or any personal data beyond the candidate's name.
+"""
+
+import datetime
+import re
+
+import rules
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from certifications.scoping import staff_centre_ids
+from commissions.models import Commission
+from evaluations import selectors
+from evaluations.models import BatchExport, GeneratedDocument, Grid, GridState
+from evaluations.pdf import current_document, document_signatures
+from evaluations.tasks import build_commission_zip, ensure_rendered
+
+# ---------------------------------------------------------------------------
+# The grid PDF
+# ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def grid_pdf(request, grid_pk: int):
+    try:
+        grid = selectors.grid_for_page(request.user, grid_pk)
+    except Grid.DoesNotExist as exc:
+        raise Http404 from exc
+    if not rules.has_perm("evaluations.see_grid", request.user, grid):
+        raise Http404
+    document = current_document(grid)
+    if document is None:
+        raise Http404
+    document = ensure_rendered(document)
+    response = FileResponse(document.file.open("rb"), as_attachment=True,
+                            filename=f"grille-{grid.scheduled.registration.reference}.pdf",
+                            content_type="application/pdf")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------------------
+# The ZIP of a commission's signed grids
+# ---------------------------------------------------------------------------
+def _batch_or_404(request, batch_pk: int) -> BatchExport:
+    """The export if the user asked for it or is staff of its commission's centre."""
+    batch = get_object_or_404(BatchExport.objects.select_related("commission__centre"),
+                              pk=batch_pk)
+    if (batch.requested_by_id != request.user.pk
+            and batch.commission.centre_id not in staff_centre_ids(request.user)):
+        raise Http404
+    return batch
+
+
+@login_required
+@require_POST
+def commission_zip(request, commission_pk: int):
+    commission = get_object_or_404(Commission.objects.select_related("centre"),
+                                   pk=commission_pk)
+    if not rules.has_perm("commissions.manage_commission", request.user, commission):
+        raise Http404
+    total = Grid.objects.filter(scheduled__commission=commission,
+                                state=GridState.SIGNED).count()
+    if not total:
+        messages.info(request, _("Aucune grille de cette commission n'est encore signée."))
+        return redirect("commissions:commission_detail", pk=commission.pk)
+    with transaction.atomic():
+        batch = BatchExport.objects.create(commission=commission, requested_by=request.user,
+                                           total=total)
+        transaction.on_commit(lambda: build_commission_zip.delay(batch_id=batch.pk))
+    return redirect("grids:zip_status", batch_pk=batch.pk)
+
+
+@login_required
+@require_GET
+@never_cache
+def zip_status(request, batch_pk: int):
+    batch = _batch_or_404(request, batch_pk)
+    context = {"batch": batch, "commission": batch.commission,
+               "step": 5 * (batch.percent // 5)}
+    if request.htmx:
+        return render(request, "documents/_export_progress.html", context)
+    return render(request, "documents/export_status.html", context)
+
+
+@login_required
+@require_GET
+def zip_download(request, batch_pk: int):
+    batch = _batch_or_404(request, batch_pk)
+    if not batch.finished_at or batch.error or not batch.file:
+        raise Http404
+    try:
+        stream = batch.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        stream, as_attachment=True, content_type="application/zip",
+        filename=f"grilles-commission-{batch.commission.date:%Y-%m-%d}.zip")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------------------
+# Public verification
+# ---------------------------------------------------------------------------
+CODE_GROUP = 5
+
+
+def normalise_code(raw: str) -> str:
+    """Upper case, no spaces; a code typed without its dashes gets them back."""
+    code = re.sub(r"\s+", "", raw or "").upper()
+    bare = code.replace("-", "")
+    if len(bare) == 4 * CODE_GROUP and bare.isalnum():
+        code = "-".join(bare[i:i + CODE_GROUP] for i in range(0, len(bare), CODE_GROUP))
+    return code
+
+
+def _public(response):
+    """A verification answer is never cached nor indexed."""
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_GET
+def verify_form(request):
+    raw = request.GET.get("code")
+    if raw is not None:
+        code = normalise_code(raw)
+        if code:
+            return redirect("verify", code=code)
+    return _public(render(request, "documents/verify_form.html",
+                          {"empty": raw is not None}))
+
+
+@require_GET
+def verify(request, code: str):
+    normalised = normalise_code(code)
+    if normalised and normalised != code:
+        return redirect("verify", code=normalised)
+    document = (GeneratedDocument.objects.select_related("grid")
+                .filter(verification_code=code, grid__isnull=False).first())
+    if document is None:
+        return _public(render(request, "documents/verify_result.html",
+                              {"status": "unknown", "code": code}, status=404))
+    grid = document.grid
+    latest = current_document(grid)
+    if latest is None or latest.pk != document.pk:
+        return _public(render(request, "documents/verify_result.html", {
+            "status": "replaced", "code": code, "reopened_at": grid.reopened_at}))
+    signatures = document_signatures(document)
+    snapshot = signatures[0].snapshot if signatures else grid.snapshot
+    return _public(render(request, "documents/verify_result.html", {
+        "status": "valid",
+        "code": code,
+        "document": document,
+        "certification": snapshot["certification"],
+        "commission_date": datetime.date.fromisoformat(snapshot["commission"]["date"]),
+        "candidate_name": snapshot["candidate"]["name"],
+        "signatures": signatures,
+    }))
