@@ -12,13 +12,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from candidates import selectors, services
+from candidates.downloads import document_response
 from candidates.forms import (
     CandidateForm,
     CompanyForm,
@@ -450,15 +451,7 @@ def document_upload(request, pk: int):
 def document_download(request, pk: int):
     documents = scope_to_centres(Document.objects.all(), request.user,
                                  field="registration__centre", roles=STAFF_ROLES)
-    document = get_object_or_404(documents, pk=pk)
-    try:
-        stream = document.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(stream, as_attachment=True, filename=document.original_name,
-                             content_type=document.content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return document_response(get_object_or_404(documents, pk=pk))
 
 
 # ---------------------------------------------------------------------------

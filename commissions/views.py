@@ -10,11 +10,12 @@ import rules
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from candidates.downloads import document_response
 from candidates.models import Document
 from commissions import selectors, services
 from commissions.forms import CancelForm
@@ -180,12 +181,4 @@ def dossier_document(request, pk: int, document_pk: int):
     _member_reading(request, commission)
     documents = Document.objects.filter(superseded_at__isnull=True,
                                         registration__schedulings__commission=commission)
-    document = get_object_or_404(documents, pk=document_pk)
-    try:
-        stream = document.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(stream, as_attachment=True, filename=document.original_name,
-                            content_type=document.content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return document_response(get_object_or_404(documents, pk=document_pk))
