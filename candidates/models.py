@@ -24,6 +24,7 @@ from certifications.models import (
     ReferentialVersion,
     Registry,
 )
+from config.querysets import AppendOnlyQuerySet
 
 
 # ---------------------------------------------------------------------------
@@ -480,6 +481,8 @@ class RegistrationEvent(models.Model):
     to_state = models.CharField(_("vers"), max_length=20, choices=RegistrationState.choices,
                                 blank=True)
     message = models.TextField(_("détail"), blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("événement")

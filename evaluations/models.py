@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from certifications.models import Competence, Criterion, Modality, RatingLevel
 from commissions.models import CommissionMember, ScheduledCandidate
+from config.querysets import AppendOnlyQuerySet
 
 
 class GridLocked(ValidationError):
@@ -39,6 +40,16 @@ def new_verification_code() -> str:
     return "-".join(raw[i:i + 5] for i in range(0, 20, 5))
 
 
+class GridQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if self.filter(state=GridState.SIGNED).exists():
+            raise GridLocked(LOCKED_MESSAGE)
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise GridLocked(_("Une grille d'évaluation ne se supprime pas."))
+
+
 class Grid(models.Model):
     """One grid per scheduled candidate in a commission."""
 
@@ -53,6 +64,8 @@ class Grid(models.Model):
                                        editable=False)
     reopened_at = models.DateTimeField(_("rouverte le"), null=True, blank=True, editable=False)
     reopen_count = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    objects = GridQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("grille d'évaluation")
@@ -216,6 +229,8 @@ class Signature(models.Model):
     voided_at = models.DateTimeField(_("invalidée le"), null=True, blank=True)
     void_reason = models.CharField(_("motif d'invalidation"), max_length=255, blank=True)
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("signature")
         verbose_name_plural = _("signatures")
@@ -310,6 +325,8 @@ class GridEvent(models.Model):
     before = models.JSONField(_("avant"), null=True, blank=True)
     after = models.JSONField(_("après"), null=True, blank=True)
     message = models.TextField(_("détail"), blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("événement de grille")
@@ -438,6 +455,16 @@ class DecisionLocked(ValidationError):
     """A final decision (PV signed) is never edited: it is superseded by a correction."""
 
 
+class DecisionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if self.filter(final_at__isnull=False).exists():
+            raise DecisionLocked(_("Une décision définitive ne se modifie pas."))
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise DecisionLocked(_("Une décision ne se supprime pas."))
+
+
 class Decision(models.Model):
     """The jury's decision on one candidate: outcome, blocs acquired, the two checks of art.
     55.3, and the motive when it departs from the proposal the grids imply. Final once the
@@ -468,6 +495,8 @@ class Decision(models.Model):
     supersedes = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
                                       related_name="superseded_by")
     correction_reason = models.TextField(_("motif de la correction"), blank=True)
+
+    objects = DecisionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("décision du jury")
@@ -504,6 +533,8 @@ class Minutes(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     snapshot = models.JSONField()
     snapshot_sha256 = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("procès-verbal de délibération")

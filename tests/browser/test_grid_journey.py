@@ -13,7 +13,7 @@ from commissions.models import Commission
 from evaluations.models import CompetenceResult, GeneratedDocument, Grid, GridState, Signature
 from tests.browser.conftest import login
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 NM_COMMENT = ("Le candidat n'a pas su interpréter seul le schéma hydraulique ; il a eu besoin "
               "de l'aide du tuteur pour localiser la fuite.")

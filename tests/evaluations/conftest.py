@@ -178,3 +178,128 @@ def signed(to_sign, president_member, assessor_member):
     result = sign(to_sign, assessor_member)
     assert result.locked
     return Grid.objects.get(pk=to_sign.pk)
+
+
+# ---------------------------------------------------------------------------
+# Jury paritaire (DOMAIN.md §6): a session built through the services, as the pages do —
+# two candidates evaluated by one commission (signed grids), two members per collège present
+# (the president from the employers' delegation), one union member absent.
+# ---------------------------------------------------------------------------
+JURY_PLACE = "UIMM Pays de la Loire, salle Vauban, 2 rue de la Fonderie, Nantes"
+
+
+def make_jury_member(*, centre, college, organisation, username, first_name, last_name):
+    from commissions.models import JuryMember
+
+    user = member(Role.JURY, centre=centre, username=username, first_name=first_name,
+                  last_name=last_name)
+    return JuryMember.objects.create(user=user, centre=centre, college=college,
+                                     organisation=organisation)
+
+
+@pytest.fixture
+def jury_members(centre) -> dict:
+    from commissions.models import College
+
+    def make(key, college, organisation, first_name, last_name):
+        return key, make_jury_member(centre=centre, college=college, organisation=organisation,
+                                     username=f"jury.{key}", first_name=first_name,
+                                     last_name=last_name)
+
+    return dict([
+        make("president", College.EMPLOYERS, "UIMM Loire-Atlantique", "Anne", "Lefèvre"),
+        make("employer", College.EMPLOYERS, "Chantiers de l'Atlantique", "Paul", "Renaud"),
+        make("cfdt", College.EMPLOYEES, "CFDT", "Nadia", "Benali"),
+        make("cgt", College.EMPLOYEES, "CGT", "Luc", "Moreau"),
+        make("fo", College.EMPLOYEES, "CGT-FO", "Hélène", "Petit"),
+    ])
+
+
+@pytest.fixture
+def second_registration(centre, version, staff):
+    return make_ready(make_registration(centre=centre, version=version, actor=staff),
+                      actor=staff)
+
+
+@pytest.fixture
+def jury_grids_signed(centre, certification, staff, president, assessor, registration,
+                      second_registration):
+    """Both candidates evaluated in one commission: the first masters everything, the second
+    not C3 (bloc B2) — proposals « admis » and « validation partielle (B1) »."""
+    commission = make_commission(centre=centre, certifications=[certification], actor=staff,
+                                 members=[president, assessor],
+                                 registrations=[registration, second_registration],
+                                 confirm=True)
+    members = {m.role: m for m in commission.members.all()}
+    for scheduled, failing in zip(commission.scheduled.order_by("start_time"), ((), ("C3",)),
+                                  strict=True):
+        grid = services.ensure_grid(scheduled=scheduled, actor=staff)
+        fill_grid(grid, president.user, non_mastered=set(failing))
+        services.submit_for_signature(grid=grid, actor=president.user)
+        sign(grid, members[MemberRole.PRESIDENT])
+        assert sign(grid, members[MemberRole.MEMBER]).locked
+    return commission
+
+
+@pytest.fixture
+def jury_open(jury_grids_signed, jury_members, centre, certification, staff, registration,
+              second_registration):
+    """A session held today: unions invited 20 days ahead, their members designated, presence
+    recorded (CGT-FO absent), opened, both decisions recorded as proposed."""
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from commissions import juries
+    from commissions.models import JurySession
+    from evaluations import deliberation
+
+    today = timezone.localdate()
+    session = JurySession.objects.create(centre=centre, date=today,
+                                         start_time=datetime.time(14, 0), place=JURY_PLACE,
+                                         created_by=staff)
+    session.certifications.set([certification])
+    juries.add_seat(session=session, member=jury_members["president"], president=True)
+    juries.add_seat(session=session, member=jury_members["employer"])
+    invitations = juries.invite_unions(
+        session=session, actor=staff, today=today - datetime.timedelta(days=20),
+        addresses={org: f"{org.lower()}@syndicat.example" for org in settings.JURIES["UNIONS"]})
+    by_org = {i.organisation: i for i in invitations}
+    for key in ("cfdt", "cgt", "fo"):
+        jury_member = jury_members[key]
+        juries.record_designation(invitation=by_org[jury_member.organisation],
+                                  member=jury_member)
+    for registration_ in (registration, second_registration):
+        registration_.refresh_from_db()  # évalué since its grid locked
+        juries.add_candidate(session=session, registration=registration_)
+    for seat in session.seats.select_related("member"):
+        juries.record_presence(seat=seat, present=seat.member != jury_members["fo"])
+    juries.open_session(session=session, actor=staff)
+    president_user = jury_members["president"].user
+    candidates = {c.registration_id: c for c in session.candidates.all()}
+    deliberation.record_decision(
+        session_candidate=candidates[registration.pk], actor=president_user, outcome="admis",
+        acquired_blocs=[], evaluation_conform=True, admission_conditions_met=True)
+    deliberation.record_decision(
+        session_candidate=candidates[second_registration.pk], actor=president_user,
+        outcome="admis_partiel", acquired_blocs=["B1"], evaluation_conform=True,
+        admission_conditions_met=True)
+    session.refresh_from_db()
+    return session
+
+
+def sign_jury_minutes(session, jury_members):
+    from evaluations import deliberation
+
+    return deliberation.sign_minutes(session=session, actor=jury_members["president"].user,
+                                     password=PASSWORD, ip="192.0.2.20")
+
+
+@pytest.fixture
+def jury_closed(jury_open, jury_members):
+    """The PV signed by the president (documents issued; the after-commit rendering and
+    e-mails are not run: tests that want them capture the callbacks)."""
+    sign_jury_minutes(jury_open, jury_members)
+    jury_open.refresh_from_db()
+    return jury_open

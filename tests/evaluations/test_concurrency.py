@@ -130,7 +130,8 @@ def test_an_edit_racing_the_last_signature_never_leaves_a_lock_on_other_content(
     sign(to_sign, president_member)
     row = competence_row(to_sign, "C1")
     edit, signature = at_the_same_instant(
-        save_call(to_sign, row, "comment", "Précision du président.", 1, president.user),
+        save_call(to_sign, row, "comment", "Précision du président.", row.revision,
+                  president.user),
         lambda: sign(Grid.objects.get(pk=to_sign.pk), assessor_member),
     )
     assert not isinstance(signature, Exception), signature

@@ -271,3 +271,17 @@ def test_grid_page_query_count_is_the_same_for_both_sizes(client, centre, staff,
             assert client.get(reverse("grids:detail", args=[grid.pk])).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_staff_read_the_audit_trail_with_who_and_before_after(client, grid, staff, president):
+    from tests.evaluations.conftest import save
+
+    save(grid, competence_row(grid, "C2"), "comment", "Premier jet.", president.user)
+    save(grid, competence_row(grid, "C2"), "comment", "Version revue.", president.user)
+    client.force_login(staff)
+    response = client.get(reverse("grids:history", args=[grid.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Marc Durand" in body
+    assert "C2.comment" in body
+    assert "Premier jet. → <strong>Version revue.</strong>" in body
