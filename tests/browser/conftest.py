@@ -1,0 +1,129 @@
+"""Browser tests: Debian's Chromium driven by Playwright against Django's live server.
+
+Every test here is marked ``browser``, needs the demo (``seed_demo``) and a transactional
+database (the live server runs in another thread and must see the committed rows).
+Each page fails its test if the browser logs a console error, a script throws, or a
+request of the page (CSS, JS…) fails.
+"""
+
+import io
+import os
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+from django.apps import apps as django_apps
+from django.core.management import call_command
+from django.test import override_settings
+
+from certifications.demo import DEMO_PASSWORD
+
+# Playwright's sync API keeps an asyncio loop in the main thread for the whole session;
+# Django would then refuse every ORM call of the test thread (SynchronousOnlyOperation).
+# The test thread never shares a connection with that loop, so the check is moot here.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS_DIR = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+BROWSER_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if BROWSER_DIR in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """Overrides pytest-playwright's fixture: the system Chromium, nothing downloaded."""
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server) -> str:
+    """Overrides the plugin's ``base_url`` (whose definition pytest 9 deprecates, an error
+    under our warning policy): relative ``page.goto("/…")`` go to the live server."""
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # A French browser: headless Chromium would otherwise send Accept-Language: en-US and
+    # LocaleMiddleware would answer in English.
+    return {
+        **browser_context_args,
+        "locale": "fr-FR",
+        "timezone_id": "Europe/Paris",
+        "viewport": {"width": 1280, "height": 800},
+    }
+
+
+def _is_favicon(url: str) -> bool:
+    # Chromium asks for /favicon.ico by itself; the layout declares no icon.
+    return url.endswith("/favicon.ico")
+
+
+@pytest.fixture
+def page(page):
+    """The plugin's page, watched: any console error, uncaught exception or failed
+    request (a missing stylesheet, a 404 on a script) fails the test at teardown."""
+    problems: list[str] = []
+
+    def on_console(message):
+        if message.type == "error" and not _is_favicon(message.location.get("url", "")):
+            problems.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def on_response(response):
+        if response.status >= 400 and not _is_favicon(response.url):
+            problems.append(f"HTTP {response.status}: {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"exception: {error}"))
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    page.on("response", on_response)
+    page.set_default_timeout(10_000)
+    yield page
+    assert problems == [], "the browser reported problems"
+
+
+# Rows that data migrations create. The flush that ends every transactional test deletes
+# them, and seed_demo relies on them (evaluators accept the current deontology charter).
+DATA_MIGRATIONS = [("commissions.migrations.0002_charter_v1", "publish_first_charter")]
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo data (centres, accounts, referentials…), as ``make run`` loads it."""
+    for module, function in DATA_MIGRATIONS:
+        getattr(import_module(module), function)(django_apps, None)
+    # seed_demo refuses to run with DEBUG off, which pytest-django forces; the live
+    # server itself keeps DEBUG off, as in production.
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture
+def screenshots_dir() -> Path:
+    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS_DIR
+
+
+def login(page, live_server, username: str, password: str = DEMO_PASSWORD):
+    """Sign in through the real login form, as a person would."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Nom d’utilisateur").fill(username)  # Django's typographic apostrophe
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state("load")

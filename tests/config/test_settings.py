@@ -1,0 +1,54 @@
+"""Settings read from the environment (DESIGN.md §6): production-like values pass Django's
+deployment checks; a production start without a secret key is refused."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    # A fresh interpreter (settings are read once, at import) with only the variables given:
+    # nothing leaks from the test session (DATABASE_URL of CI, DJANGO_ALLOW_ASYNC_UNSAFE…).
+    inherited = {
+        key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env={**inherited, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_settings_pass_the_deployment_checks(tmp_path):
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50)[:50],
+        ALLOWED_HOSTS="certif.example.org",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_start_without_secret_key_is_refused(tmp_path):
+    result = _manage(
+        "check",
+        DEBUG="0",
+        ALLOWED_HOSTS="certif.example.org",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY doit être défini" in result.stderr
