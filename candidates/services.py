@@ -629,3 +629,15 @@ def submit_company_opinion(*, link: AccessLink, given_by_name: str, given_by_fun
            message=_("Avis de l'entreprise reçu : %(overall)s.")
            % {"overall": opinion.get_overall_display()})
     return opinion
+
+
+# ---------------------------------------------------------------------------
+# Results (step 4, DOMAIN.md §6)
+# ---------------------------------------------------------------------------
+def record_results_sent(*, registration: Registration, email: str, documents: list[str],
+                        actor_label: str = "") -> RegistrationEvent:
+    """The jury's results were e-mailed to the candidate: the timeline says when, to which
+    address, and which documents (with their verification codes)."""
+    return _event(registration, kind=RegistrationEvent.Kind.DOCUMENT, actor_label=actor_label,
+                  message=_("Résultats envoyés à %(email)s : %(documents)s.")
+                  % {"email": email, "documents": ", ".join(documents)})

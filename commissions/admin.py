@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from certifications.admin_scoping import CentreScopedAdminMixin
-from commissions import services
+from commissions import juries, services
 from commissions.models import (
     CharterAcceptance,
     CharterVersion,
@@ -20,9 +20,15 @@ from commissions.models import (
     Evaluator,
     EvaluatorApplication,
     Habilitation,
+    JuryMember,
+    JurySession,
     MemberRole,
     ScheduledCandidate,
+    Seat,
+    SessionCandidate,
+    SessionStatus,
     Unavailability,
+    UnionInvitation,
 )
 
 
@@ -240,3 +246,112 @@ class EvaluatorApplicationAdmin(CentreScopedAdminMixin, admin.ModelAdmin):
                 services.approve_application(application=application, actor=request.user)
             except ValidationError as error:
                 messages.error(request, f"{application} : " + " ".join(error.messages))
+
+
+# ---------------------------------------------------------------------------
+# Juries paritaires (DOMAIN.md §6): seats and candidates are added through
+# ``commissions.juries`` (president from the employers, only « évalué » candidates…); rows
+# already written are read-only here — presence, invitations and decisions have their pages.
+# ---------------------------------------------------------------------------
+@admin.register(JuryMember)
+class JuryMemberAdmin(CentreScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["__str__", "college", "organisation", "employer_name", "is_active"]
+    list_filter = ["college", "is_active", "centre"]
+    search_fields = ["user__last_name", "user__first_name", "organisation", "employer_name"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user"]
+
+
+class AddOnlyInline(admin.TabularInline):
+    """Existing rows are shown read-only; new rows go through a service (save_formset)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SeatInline(AddOnlyInline):
+    model = Seat
+    fields = ["member", "is_president", "present", "presence_recorded_at", "convocation_sent_at"]
+    readonly_fields = ["present", "presence_recorded_at", "convocation_sent_at"]
+    autocomplete_fields = ["member"]
+
+
+class SessionCandidateInline(AddOnlyInline):
+    model = SessionCandidate
+    fields = ["registration"]
+    autocomplete_fields = ["registration"]
+
+
+class UnionInvitationInline(admin.TabularInline):
+    model = UnionInvitation
+    extra = 0
+    can_delete = False
+    fields = ["organisation", "email", "sent_at", "designated", "designated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JurySession)
+class JurySessionAdmin(CentreScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["__str__", "centre", "place", "status", "cpne_bundle_sent_on"]
+    list_filter = ["status", "centre"]
+    date_hierarchy = "date"
+    filter_horizontal = ["certifications"]
+    fields = ["centre", "date", "start_time", "place", "certifications", "status",
+              "cpne_bundle_sent_on", "gtp_observations"]
+    readonly_fields = ["status", "cpne_bundle_sent_on"]
+    inlines = [SeatInline, UnionInvitationInline, SessionCandidateInline]
+    actions = ["open_deliberation", "mark_cpne_sent"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model not in (Seat, SessionCandidate):
+            return super().save_formset(request, form, formset, change)
+        session = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.extra_forms:
+            if not row.has_changed():
+                continue
+            data = row.cleaned_data
+            try:
+                if formset.model is Seat:
+                    created = juries.add_seat(session=session, member=data["member"],
+                                              president=data.get("is_president", False))
+                else:
+                    created = juries.add_candidate(session=session,
+                                                   registration=data["registration"])
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                formset.new_objects.append(created)
+
+    @admin.action(description=gettext_lazy("Ouvrir la délibération (présence, quorum, parité)"))
+    def open_deliberation(self, request, queryset):
+        for session in queryset:
+            try:
+                juries.open_session(session=session, actor=request.user)
+            except ValidationError as error:
+                messages.error(request, f"{session} : " + " ".join(error.messages))
+            else:
+                messages.success(request, _("%(s)s : délibération ouverte.") % {"s": session})
+
+    @admin.action(description=gettext_lazy("Marquer le dossier CPNE comme envoyé"))
+    def mark_cpne_sent(self, request, queryset):
+        for session in queryset.filter(status=SessionStatus.CLOSED):
+            juries.mark_cpne_bundle_sent(session=session)
+        messages.success(request, _("Dossiers CPNE marqués comme envoyés."))

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from candidates.models import Registration, RegistrationState
 from commissions.models import (
     College,
+    CommissionStatus,
     JuryMember,
     JurySession,
     Seat,
@@ -114,6 +115,7 @@ def convocation_warning(session: JurySession, sent_on: datetime.date) -> str:
 def add_candidate(*, session: JurySession, registration: Registration) -> SessionCandidate:
     """Only a registration « évalué » whose grids are all signed is presented to the jury."""
     session = _lock(session)
+    registration = Registration.objects.select_for_update(of=("self",)).get(pk=registration.pk)
     if session.status != SessionStatus.PLANNED:
         raise JuryRuleError(_("Les candidats s'ajoutent tant que la session est en "
                               "préparation."))
@@ -122,6 +124,12 @@ def add_candidate(*, session: JurySession, registration: Registration) -> Sessio
     if registration.state != RegistrationState.EVALUE:
         raise JuryRuleError(_("%(ref)s n'est pas évalué : toutes ses grilles doivent être "
                               "signées.") % {"ref": registration.reference})
+    # The grid rows belong to evaluations (to the right): a lookup, not an import.
+    held = registration.schedulings.exclude(commission__status=CommissionStatus.CANCELLED)
+    if not held.filter(grid__state="signee").exists() or held.exclude(
+            grid__state="signee").exists():
+        raise JuryRuleError(_("%(ref)s : toutes les grilles d'évaluation doivent être signées "
+                              "par la commission.") % {"ref": registration.reference})
     if registration.version.certification_id not in set(
             session.certifications.values_list("pk", flat=True)):
         raise JuryRuleError(_("Ce jury ne délibère pas sur la certification de ce candidat."))

@@ -5,6 +5,7 @@ reason that goes through evaluations.services."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from certifications.admin_scoping import CentreScopedAdminMixin
+from certifications.scoping import staff_centre_ids
 from evaluations import services
 from evaluations.models import (
     CompetenceResult,
@@ -145,11 +147,19 @@ class GridEventAdmin(CentreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(GeneratedDocument)
-class GeneratedDocumentAdmin(CentreScopedAdminMixin, admin.ModelAdmin):
-    centre_lookup = "grid__scheduled__commission__centre"
+class GeneratedDocumentAdmin(admin.ModelAdmin):
     list_display = ["kind", "grid", "verification_code", "created_at", "generated_at"]
     readonly_fields = ["kind", "grid", "verification_code", "content_sha256", "file",
                        "file_sha256", "created_at", "generated_at"]
+
+    def get_queryset(self, request):
+        # Grid documents belong to a commission's centre, jury documents to a session's.
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        centres = staff_centre_ids(request.user)
+        return queryset.filter(Q(grid__scheduled__commission__centre_id__in=centres)
+                               | Q(session__centre_id__in=centres))
 
     def has_add_permission(self, request):
         return False

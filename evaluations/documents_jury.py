@@ -144,7 +144,10 @@ def results_snapshot(decision: Decision) -> dict:
         "blocs": [{"code": b.code, "title": b.title, "acquired": b.code in acquired}
                   for b in blocs],
         "competences": competences,
-        "validity": {"competences_until": competences_until.isoformat(),
+        "validity": {"competence_months": settings.RESULTS["COMPETENCE_VALIDITY_MONTHS"],
+                     "competences_until": competences_until.isoformat(),
+                     "bloc_years": (settings.RESULTS["BLOC_VALIDITY_YEARS"]
+                                    if bloc_rule else None),
                      "blocs_until": blocs_until.isoformat() if blocs_until else None},
         "correction": ({"decided_at": decision.decided_at.isoformat(),
                         "reason": decision.correction_reason,
@@ -291,8 +294,10 @@ def results_context(document: GeneratedDocument) -> dict:
         "acquired_blocs": [b for b in blocs if b["acquired"]],
         "loose_competences": loose,
         "validated_competences": [c for c in snapshot["competences"] if c["validated"]],
+        "remaining_competences": [c for c in snapshot["competences"] if not c["validated"]],
         "has_blocs": bool(blocs),
-        "validity": {"competences_until": _date(snapshot["validity"]["competences_until"]),
+        "validity": {**snapshot["validity"],
+                     "competences_until": _date(snapshot["validity"]["competences_until"]),
                      "blocs_until": _date(snapshot["validity"]["blocs_until"])},
         "correction": ({**correction, "decided_at": _datetime(correction["decided_at"]),
                         "previous_label": labels.get(correction["previous_outcome"], "")}
@@ -469,7 +474,8 @@ def _cpne_context(document: GeneratedDocument) -> dict:
                          "to_label": labels.get(c["to"], c["to"]),
                          "decided_at": _datetime(c["decided_at"])}
                         for c in content["corrections"]],
-        "colleges": _colleges(content["seats"]),
+        "colleges": _colleges([{**seat, "convocation_sent_at": _datetime(
+            seat["convocation_sent_at"])} for seat in content["seats"]]),
         "invitations": [{**i, "sent_at": _datetime(i["sent_at"]),
                          "designated_at": _datetime(i["designated_at"])}
                         for i in content["invitations"]],
@@ -489,14 +495,27 @@ def composition_pdf(document: GeneratedDocument) -> bytes:
 # ---------------------------------------------------------------------------
 # Selectors for the pages
 # ---------------------------------------------------------------------------
-def cpne_status(session: JurySession) -> dict:
-    """The 3-month deadline of the CPNE bundle (setting), shown until it is marked sent."""
+def _status(session: JurySession, bundle: GeneratedDocument | None) -> dict:
     deadline = juries.cpne_deadline(session)
     sent_on = session.cpne_bundle_sent_on
-    bundle = latest_cpne_bundle(session)
     return {"deadline": deadline, "sent_on": sent_on,
             "overdue": sent_on is None and timezone.localdate() > deadline,
             "bundle_ready": bool(bundle and bundle.file), "bundle": bundle}
+
+
+def cpne_status(session: JurySession) -> dict:
+    """The 3-month deadline of the CPNE bundle (setting), shown until it is marked sent:
+    ``deadline``, ``sent_on``, ``overdue``, ``bundle_ready`` (and the ``bundle`` itself)."""
+    return _status(session, latest_cpne_bundle(session))
+
+
+def cpne_statuses(sessions: list[JurySession]) -> dict[int, dict]:
+    """``cpne_status`` of many sessions (an overview) in one query, by session id."""
+    latest: dict[int, GeneratedDocument] = {}
+    for bundle in (GeneratedDocument.objects
+                   .filter(session__in=sessions, kind=Kind.CPNE).order_by("created_at", "pk")):
+        latest[bundle.session_id] = bundle
+    return {session.pk: _status(session, latest.get(session.pk)) for session in sessions}
 
 
 def session_documents(session: JurySession) -> dict:

@@ -6,7 +6,7 @@ Documents of the session (PV, attendance sheet, letters, CPNE bundle) append the
 
 from django.urls import path
 
-from evaluations import views_jury
+from evaluations import views_documents, views_jury
 
 app_name = "juries"
 urlpatterns = [
@@ -26,4 +26,13 @@ urlpatterns = [
          name="correct"),
     path("<int:pk>/pv/signer/", views_jury.sign_minutes, name="sign_minutes"),
     path("<int:pk>/cpne/envoye/", views_jury.cpne_sent, name="cpne_sent"),
+]
+
+# Documents of the session (evaluations.views_documents, evaluations.documents_jury)
+urlpatterns += [
+    path("<int:pk>/emargement.pdf", views_documents.attendance_pdf, name="attendance_pdf"),
+    path("<int:pk>/dossier-cpne/", views_documents.cpne_bundle, name="cpne_bundle"),
+    path("<int:pk>/dossier-cpne/telecharger/", views_documents.cpne_download,
+         name="cpne_download"),
+    path("documents/<int:document_pk>/", views_documents.jury_document, name="document"),
 ]

@@ -2,6 +2,7 @@
 that the session page and the synthesis run a fixed number of queries whatever the number of
 candidates, grids or competences (STYLE.md §9)."""
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from candidates.models import (
     RegistrationState,
     TrainingRecord,
 )
-from certifications.models import Competence
+from certifications.models import Competence, Modality
 from certifications.scoping import staff_centre_ids
 from commissions import juries
 from commissions.models import (
@@ -279,8 +280,12 @@ class CompetenceLine:
     level: dict | None
     comment: str
     criteria: list
-    commission_date: str
+    commission_date: datetime.date | None
     opinion: CompanyOpinionItem | None
+
+    @property
+    def planned_label(self) -> str:
+        return Modality(self.planned_modality).label if self.planned_modality else ""
 
     @property
     def mastered(self) -> bool:
@@ -328,7 +333,8 @@ def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
     evaluated = {}
     for grid in row.grids:  # the latest signed grid counts (deliberation.propose)
         for item in grid.snapshot["competences"]:
-            evaluated[item["code"]] = (item, grid.snapshot["commission"]["date"])
+            evaluated[item["code"]] = (
+                item, datetime.date.fromisoformat(grid.snapshot["commission"]["date"]))
     blocs: dict[str, BlocLines] = {}
     competences = sorted(registration.version.competences.all(),
                          key=lambda c: (c.bloc.order if c.bloc_id else 0, c.order))
@@ -336,7 +342,7 @@ def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
         bloc = competence.bloc
         key = bloc.code if bloc else ""
         lines = blocs.setdefault(key, BlocLines(key, bloc.title if bloc else ""))
-        item, on = evaluated.get(competence.code, (None, ""))
+        item, on = evaluated.get(competence.code, (None, None))
         lines.competences.append(CompetenceLine(
             code=competence.code, title=competence.title,
             planned_modality=planned.get(competence.code, ""),

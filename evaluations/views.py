@@ -11,6 +11,7 @@ from certifications.selectors import versions_for_listing
 from commissions.impartiality import has_accepted_current_charter
 from commissions.models import Evaluator
 from commissions.selectors import evaluator_commissions
+from evaluations.selectors_jury import sessions_of_member
 
 DASHBOARD_ORDER = [Role.STAFF, Role.EVALUATOR, Role.JURY, Role.NATIONAL]
 
@@ -30,6 +31,8 @@ def dashboard(request):
         if evaluator is not None:
             context["evaluator_commissions"] = evaluator_commissions(request.user)
             context["charter_pending"] = not has_accepted_current_charter(evaluator)
+    if Role.JURY in roles:
+        context["jury_sessions"] = sessions_of_member(request.user)
     if Role.STAFF in roles or Role.NATIONAL in roles:
         context["recent_versions"] = versions_for_listing()[:8]
     return render(request, "dashboard.html", context)

@@ -1,9 +1,12 @@
-"""Signed documents of the grids (DESIGN.md §5): the grid PDF on demand, the ZIP of a
-commission's signed grids with its progress, and the public verification page.
+"""Signed documents (DESIGN.md §5): the grid PDF on demand, the ZIP of a commission's signed
+grids with its progress, the documents of the jury paritaire (PV, attendance sheet, results
+letters, attestations, relevés, the CPNE bundle) and the public verification page.
 
-The PDF and ZIP pages are for the grid's commission members and the centre's staff; anyone
-else gets a 404. The verification page is public and shows the minimum (issue 5): never a
-level, a comment or any personal data beyond the candidate's name.
+The grid PDF and ZIP pages are for the grid's commission members and the centre's staff; a
+jury's PV and attendance sheet for the centre's staff and the session's members; a candidate's
+letter, attestation or relevé and the CPNE bundle for the centre's staff only. Anyone else gets
+a 404. The verification page is public and shows the minimum (issues 5 and 6): never a level,
+a comment or any personal data beyond the candidate's name.
 """
 
 import datetime
@@ -12,17 +15,18 @@ import re
 import rules
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from certifications.scoping import staff_centre_ids
-from commissions.models import Commission
-from evaluations import selectors
-from evaluations.models import BatchExport, GeneratedDocument, Grid, GridState
+from commissions.models import Commission, JurySession
+from evaluations import documents_jury, selectors
+from evaluations.models import VERIFIABLE_KINDS, BatchExport, GeneratedDocument, Grid, GridState
 from evaluations.pdf import current_document, document_signatures
 from evaluations.tasks import build_commission_zip, ensure_rendered
 
@@ -150,11 +154,15 @@ def verify(request, code: str):
     normalised = normalise_code(code)
     if normalised and normalised != code:
         return redirect("verify", code=normalised)
-    document = (GeneratedDocument.objects.select_related("grid")
-                .filter(verification_code=code, grid__isnull=False).first())
-    if document is None:
+    document = (GeneratedDocument.objects.select_related("grid", "minutes")
+                .filter(verification_code=code, kind__in=VERIFIABLE_KINDS).first())
+    if document is None or (document.kind == GeneratedDocument.Kind.GRID
+                            and document.grid is None):
         return _public(render(request, "documents/verify_result.html",
                               {"status": "unknown", "code": code}, status=404))
+    if document.kind != GeneratedDocument.Kind.GRID:
+        return _public(render(request, "documents/verify_jury_result.html", {
+            "code": code, "document": document, **documents_jury.verification(document)}))
     grid = document.grid
     latest = current_document(grid)
     if latest is None or latest.pk != document.pk:
@@ -171,3 +179,93 @@ def verify(request, code: str):
         "candidate_name": snapshot["candidate"]["name"],
         "signatures": signatures,
     }))
+
+
+# ---------------------------------------------------------------------------
+# Documents of the jury paritaire (DOMAIN.md §6)
+# ---------------------------------------------------------------------------
+def _is_session_staff(user, session: JurySession) -> bool:
+    return session.centre_id in staff_centre_ids(user)
+
+
+def _sits_on(user, session: JurySession) -> bool:
+    return session.seats.filter(member__user=user).exists()
+
+
+def _staff_session_or_404(request, pk: int) -> JurySession:
+    session = get_object_or_404(JurySession, pk=pk)
+    if not _is_session_staff(request.user, session):
+        raise Http404
+    return session
+
+
+def _private(response):
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def attendance_pdf(request, pk: int):
+    """The attendance sheet to print before the jury and sign on the day (rendered now)."""
+    session = get_object_or_404(JurySession.objects.select_related("centre"), pk=pk)
+    if not (_is_session_staff(request.user, session) or _sits_on(request.user, session)):
+        raise Http404
+    response = HttpResponse(documents_jury.attendance_pdf(session),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="emargement-jury-{session.date.isoformat()}.pdf"')
+    return _private(response)
+
+
+@login_required
+@require_GET
+def jury_document(request, document_pk: int):
+    """One document of a jury session: the PV and the attendance record for its members and
+    the centre's staff; a candidate's letter, attestation or relevé, and the CPNE bundle, for
+    the staff only. Rendered now if the task has not done it yet."""
+    document = get_object_or_404(GeneratedDocument.objects.select_related("session"),
+                                 pk=document_pk, session__isnull=False)
+    session = document.session
+    allowed = _is_session_staff(request.user, session) or (
+        document.kind in documents_jury.SESSION_KINDS and _sits_on(request.user, session))
+    if not allowed:
+        raise Http404
+    document = ensure_rendered(document)
+    content_type = ("application/zip" if document.kind == GeneratedDocument.Kind.CPNE
+                    else "application/pdf")
+    return _private(FileResponse(document.file.open("rb"), as_attachment=True,
+                                 filename=documents_jury.download_name(document),
+                                 content_type=content_type))
+
+
+@login_required
+@require_POST
+def cpne_bundle(request, pk: int):
+    """Prepare the bundle for the CPNE (staff of the centre, after the PV is signed)."""
+    session = _staff_session_or_404(request, pk)
+    try:
+        bundle = documents_jury.request_cpne_bundle(session=session, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        bundle.refresh_from_db()
+        if bundle.file:
+            messages.success(request, _("Le dossier pour la CPNE est prêt à télécharger."))
+        else:
+            messages.info(request, _("Le dossier pour la CPNE est en préparation : il sera "
+                                     "téléchargeable dans quelques instants."))
+    return redirect("juries:session_detail", pk=session.pk)
+
+
+@login_required
+@require_GET
+def cpne_download(request, pk: int):
+    session = _staff_session_or_404(request, pk)
+    bundle = documents_jury.latest_cpne_bundle(session)
+    if bundle is None:
+        raise Http404
+    bundle = ensure_rendered(bundle)
+    return _private(FileResponse(bundle.file.open("rb"), as_attachment=True,
+                                 filename=documents_jury.download_name(bundle),
+                                 content_type="application/zip"))

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from candidates.models import Registration
@@ -27,7 +28,7 @@ from certifications.scoping import centres_for, has_role, staff_centre_ids
 from commissions import juries
 from commissions.models import JuryMember, JurySession, SessionStatus
 from commissions.views import posted
-from evaluations import deliberation, selectors_jury
+from evaluations import deliberation, documents_jury, selectors_jury
 from evaluations.forms_jury import (
     CorrectionForm,
     DecisionForm,
@@ -41,6 +42,9 @@ from evaluations.forms_jury import (
 from evaluations.models import Decision
 
 HELD_PAGE_SIZE = 20
+SORT_LABELS = {"nom": gettext_lazy("Candidat"), "certification": gettext_lazy("Certification"),
+               "proposition": gettext_lazy("Proposition"),
+               "conformite": gettext_lazy("Conformité")}
 SORT_KEYS = list(selectors_jury.SORTS)
 
 
@@ -177,6 +181,7 @@ def _compose_context(request, session: JurySession, bound: dict) -> dict:
             InvitationForm.key(i.organisation): i.email for i in invitations}),
         "invitation_problems": juries.invitation_problems(session, today),
         "convocation_warning": juries.convocation_warning(session, today),
+        "convocations_pending": any(seat.convocation_sent_at is None for seat in seats),
         "seat_warnings": [(seat, juries.convocation_warning(
             session, timezone.localdate(seat.convocation_sent_at)))
             for seat in seats if seat.convocation_sent_at],
@@ -269,9 +274,12 @@ COMPOSE_ACTIONS = {
 # ---------------------------------------------------------------------------
 # The session page, presence and opening
 # ---------------------------------------------------------------------------
-def _sort_links(current: str) -> dict[str, str]:
-    """For each column, the ``tri`` its header link sets (a second click reverses)."""
-    return {key: (f"-{key}" if current == key else key) for key in SORT_KEYS}
+def _sort_headers(current: str) -> list[dict]:
+    """The sortable columns: the ``tri`` each header link sets (a second click reverses)."""
+    return [{"key": key, "label": label, "tri": f"-{key}" if current == key else key,
+             "aria": ("ascending" if current == key else
+                      "descending" if current == f"-{key}" else "")}
+            for key, label in SORT_LABELS.items()]
 
 
 @login_required
@@ -284,6 +292,12 @@ def session_detail(request, pk: int):
     seats = list(session.seats.all())
     rows = selectors_jury.session_rows(session, sort)
     can_presence = rules.has_perm("evaluations.record_presence", user, session)
+    can_manage = rules.has_perm("evaluations.manage_session", user, session)
+    closed = session.status == SessionStatus.CLOSED
+    documents = documents_jury.session_documents(session) if closed else None
+    if documents and can_manage:  # a candidate's letters are for the staff only
+        for row in rows:
+            row.documents = documents["by_registration"].get(row.registration.pk, [])
     editable_presence = can_presence and session.status in (SessionStatus.PLANNED,
                                                             SessionStatus.OPEN)
     return render(request, "juries/session_detail.html", {
@@ -291,12 +305,14 @@ def session_detail(request, pk: int):
         "seats": seats,
         "rows": rows,
         "sort": sort,
-        "sort_links": _sort_links(sort),
+        "sort_headers": _sort_headers(sort),
         "presence_pending": any(seat.present is None for seat in seats),
         "quorum_problems": juries.quorum_problems([s for s in seats if s.present]),
         "presence_form": (PresenceForm(seats=seats, action=reverse(
             "juries:record_presence", args=[session.pk])) if editable_presence else None),
-        "can_manage": rules.has_perm("evaluations.manage_session", user, session),
+        "can_manage": can_manage,
+        "documents": documents,
+        "cpne": documents_jury.cpne_status(session) if closed and can_manage else None,
         "can_open": (session.status == SessionStatus.PLANNED
                      and rules.has_perm("evaluations.open_session", user, session)),
         "can_decide": (session.status == SessionStatus.OPEN
@@ -304,9 +320,6 @@ def session_detail(request, pk: int):
         "can_sign": (session.status == SessionStatus.OPEN
                      and rules.has_perm("evaluations.sign_minutes", user, session)),
         "all_decided": bool(rows) and all(row.decision for row in rows),
-        "cpne_deadline": (juries.cpne_deadline(session)
-                          if session.status == SessionStatus.CLOSED else None),
-        "today": timezone.localdate(),
     })
 
 
@@ -418,6 +431,9 @@ def decide(request, pk: int, session_candidate_pk: int):
     session = session_or_404(request, pk)
     require(request, "evaluations.decide_session", session)
     candidate = _candidate_or_404(session, session_candidate_pk)
+    if session.status != SessionStatus.OPEN:
+        messages.error(request, _("La session doit être ouverte pour délibérer."))
+        return redirect("juries:synthesis", pk=session.pk, session_candidate_pk=candidate.pk)
     row = selectors_jury.synthesis(session, candidate)["row"]
     form = _decision_form(session, candidate, request.POST, row)
     if form.is_valid():
@@ -470,10 +486,10 @@ def correct(request, pk: int, session_candidate_pk: int):
 @login_required
 def sign_minutes(request, pk: int):
     session = session_or_404(request, pk)
-    require(request, "evaluations.sign_minutes", session)
     if session.status != SessionStatus.OPEN:
         messages.info(request, _("Le procès-verbal ne se signe que pendant la délibération."))
         return redirect(session_url(session))
+    require(request, "evaluations.sign_minutes", session)
     form = MinutesSignForm(posted(request),
                            action=reverse("juries:sign_minutes", args=[session.pk]))
     if request.method == "POST" and form.is_valid():

@@ -764,3 +764,16 @@ def test_admin_renders_and_opens_sessions_through_the_service(client, session, c
     client.post(changelist, {"action": "open_deliberation", "_selected_action": [session.pk]})
     session.refresh_from_db()
     assert session.status == SessionStatus.OPEN
+
+
+def test_add_candidate_refuses_an_evalue_registration_with_an_unsigned_grid(
+        session, registration, staff):
+    """The state alone is not enough: every grid of the registration must be signed."""
+    from candidates import services as candidate_services
+
+    assert registration.state == "pret_evaluation"
+    candidate_services.transition(registration=registration, to_state="evalue", system=True)
+    registration.refresh_from_db()
+    with pytest.raises(juries.JuryRuleError, match="toutes les grilles d'évaluation"):
+        juries.add_candidate(session=session, registration=registration)
+    assert not SessionCandidate.objects.exists()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from candidates import demo as candidates_demo
 from certifications import demo as certifications_demo
 from commissions import demo as commissions_demo
+from evaluations import demo as evaluations_demo
 
 
 class Command(BaseCommand):
@@ -32,4 +33,7 @@ class Command(BaseCommand):
         registrations = candidates_demo.seed(centre=centre, staff_user=staff, log=log)
         commissions_demo.seed(centre=centre, users=users, staff_user=staff,
                               registrations=registrations, log=log)
+        # The past commission's grids are signed (registrations « évalué »), then the jury.
+        evaluations_demo.seed(centre=centre, staff_user=staff, log=log)
+        commissions_demo.seed_juries(centre=centre, users=users, staff_user=staff, log=log)
         self.stdout.write(self.style.SUCCESS(_("Démonstration prête.")))
