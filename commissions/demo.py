@@ -32,7 +32,17 @@ EVALUATORS = {
 }
 
 
+def _ensure_charter() -> None:
+    """The data migration publishes the first charter; a flushed database has none."""
+    from commissions.charter import CHARTER_V1_LABEL, CHARTER_V1_TEXT
+    from commissions.models import CharterVersion
+
+    CharterVersion.objects.get_or_create(label=CHARTER_V1_LABEL,
+                                         defaults={"text": CHARTER_V1_TEXT})
+
+
 def _ensure_evaluators(centre, users) -> dict[str, Evaluator]:
+    _ensure_charter()
     evaluators = {}
     certifications = list(Certification.objects.all())
     for username, (employer, siret, profession) in EVALUATORS.items():

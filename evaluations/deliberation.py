@@ -201,7 +201,7 @@ def record_decision(*, session_candidate: SessionCandidate, actor, outcome: str,
     if differs and not motive.strip():
         raise ValidationError(_("Le jury s'écarte de la proposition (%(p)s) : un motif écrit est "
                                 "obligatoire.") % {"p": proposal.outcome})
-    existing = (Decision.objects.select_for_update()
+    existing = (Decision.objects.select_for_update(of=("self",))
                 .filter(session_candidate=session_candidate, final_at__isnull=True,
                         superseded_by__isnull=True).first())
     data = {

@@ -3,16 +3,10 @@ skips with a reason for tests whose services are absent."""
 
 import pytest
 from django.conf import settings
-from django.core.signals import request_finished
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import translation
 
 from config.celery import app as celery_app
-
-# Closing a streamed test-client response fires request_finished, whose default handler
-# closes a database connection that is inside the test's transaction (PostgreSQL with
-# persistent connections). Connections are managed by the test framework here.
-request_finished.disconnect(close_old_connections)
 
 
 def pytest_collection_modifyitems(config, items):

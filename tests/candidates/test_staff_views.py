@@ -99,7 +99,8 @@ VIEWS = [
 def call(client, world, name, method, obj):
     url = reverse(name, args=[world[obj].pk] if obj else [])
     response = getattr(client, method)(url)
-    response.close()  # a download streams its file
+    if response.streaming:  # a download streams its file; consuming it closes it
+        b"".join(response.streaming_content)
     return response
 
 
@@ -759,7 +760,6 @@ def test_upload_of_a_real_pdf_then_replacement_keeps_the_old_version(client, cen
     assert "rapport.pdf" in body and "rapport-v2.pdf" in body and "remplacé le" in body
     download = client.get(reverse("candidates:document_download", args=[old.pk]))
     assert b"".join(download.streaming_content) == real_pdf
-    download.close()
 
 
 def test_evidence_replacement_chosen_on_the_form(client, centre, staff, media_root, real_pdf):
@@ -805,7 +805,7 @@ def test_download_is_an_attachment_with_the_original_name_and_stored_type(
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="preuve.pdf"'
     assert "no-store" in response["Cache-Control"]
-    response.close()
+    b"".join(response.streaming_content)
 
 
 def test_download_by_an_outsider_is_404(client, world, other_staff):

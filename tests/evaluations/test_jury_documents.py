@@ -486,7 +486,6 @@ def test_cpne_bundle_zips_letter_pv_composition_and_attendance(client, jury_clos
     assert download.status_code == 200
     assert download["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
-    download.close()
     names = archive.namelist()
     assert [name.split("-2")[0] for name in names] == [
         "1-lettre-de-conformite", "2-proces-verbal", "3-composition-du-jury",
@@ -561,7 +560,6 @@ def test_jury_members_download_the_pv_and_the_attendance_sheet(client, jury_clos
     assert pv.status_code == 200
     assert pv["Content-Type"] == "application/pdf"
     assert b"".join(pv.streaming_content).startswith(b"%PDF")
-    pv.close()
     assert sheet.status_code == 200
     assert sheet.content.startswith(b"%PDF")
 
@@ -575,7 +573,6 @@ def test_staff_download_a_letter_rendered_on_demand(client, jury_closed, staff, 
 
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
-    response.close()
     registration.refresh_from_db()
     assert (f'filename="lettre-resultats-{registration.reference}.pdf"'
             in response["Content-Disposition"])

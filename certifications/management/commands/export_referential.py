@@ -2,14 +2,16 @@
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from certifications.exchange import dump_referential
 from certifications.models import Certification, CertificationKind
 
 
 class Command(BaseCommand):
-    help = _("Écrit une version de référentiel au format « referentiel/1 » sur la sortie "
-             "standard (par défaut la dernière version publiée).")
+    help = gettext_lazy(
+        "Écrit une version de référentiel au format « referentiel/1 » sur la sortie "
+        "standard (par défaut la dernière version publiée).")
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         # --version names the referential version here, not the program's version that

@@ -1,0 +1,29 @@
+"""Demo accounts and their password « demo » exist only where DEBUG is on."""
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_password_is_refused_when_debug_is_off(settings):
+    UserFactory(username="gestionnaire", password="demo")
+    settings.DEBUG = True
+    assert authenticate(username="gestionnaire", password="demo") is not None
+    settings.DEBUG = False
+    assert authenticate(username="gestionnaire", password="demo") is None
+
+
+def test_other_passwords_still_work_when_debug_is_off(settings):
+    UserFactory(username="claire", password="un-vrai-mot-de-passe-long")
+    settings.DEBUG = False
+    assert authenticate(username="claire", password="un-vrai-mot-de-passe-long") is not None
+
+
+def test_seed_demo_refuses_to_run_when_debug_is_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="refusés quand DEBUG est désactivé"):
+        call_command("seed_demo")
