@@ -112,6 +112,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# DESIGN.md §6: the demo password « demo » works only on a DEBUG install (read once, from the
+# environment: the test runner's runtime DEBUG=False does not change it).
+DEMO_PASSWORD_ALLOWED = env_bool("DEMO_PASSWORD_ALLOWED", default=DEBUG)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

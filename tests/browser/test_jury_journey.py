@@ -14,7 +14,7 @@ from evaluations import deliberation
 from evaluations.models import Decision, Minutes
 from tests.browser.conftest import login
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def logout(page):

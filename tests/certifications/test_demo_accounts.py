@@ -11,15 +11,29 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_password_is_refused_when_debug_is_off(settings):
     UserFactory(username="gestionnaire", password="demo")
-    settings.DEBUG = True
+    settings.DEMO_PASSWORD_ALLOWED = True
     assert authenticate(username="gestionnaire", password="demo") is not None
-    settings.DEBUG = False
+    settings.DEMO_PASSWORD_ALLOWED = False
     assert authenticate(username="gestionnaire", password="demo") is None
+
+
+def test_demo_password_follows_debug_from_the_environment():
+    import subprocess
+    import sys
+
+    code = ("import os; os.environ.update(DEBUG='0', SECRET_KEY='x' * 60); "
+            "import django; from django.conf import settings; "
+            "os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup(); "
+            "print(settings.DEMO_PASSWORD_ALLOWED)")
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, check=True).stdout
+    assert output.strip() == "False"
 
 
 def test_other_passwords_still_work_when_debug_is_off(settings):
     UserFactory(username="claire", password="un-vrai-mot-de-passe-long")
-    settings.DEBUG = False
+    settings.DEMO_PASSWORD_ALLOWED = False
     assert authenticate(username="claire", password="un-vrai-mot-de-passe-long") is not None
 
 
