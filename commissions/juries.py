@@ -112,6 +112,29 @@ def convocation_warning(session: JurySession, sent_on: datetime.date) -> str:
 
 
 @transaction.atomic
+def send_convocations(*, session: JurySession, actor=None,
+                      today: datetime.date | None = None) -> list[str]:
+    """Send the written convocation (e-mail and PDF letter the member may show their
+    employer, art. 55.2) to every seat not convoked yet, after commit; each seat is convoked
+    once (``Seat.convocation_sent_at``, set by the task). Returns the warnings: the 8 days'
+    notice an employee member owes their employer when the convocation leaves less."""
+    session = _lock(session)
+    if session.status != SessionStatus.PLANNED:
+        raise JuryRuleError(_("Les convocations s'envoient tant que la session est en "
+                              "préparation."))
+    today = today or timezone.localdate()
+    pending = list(session.seats.filter(convocation_sent_at__isnull=True)
+                   .values_list("pk", "member__college"))
+    from commissions.tasks import send_jury_convocation
+
+    for seat_id, _college in pending:
+        transaction.on_commit(lambda pk=seat_id: send_jury_convocation.delay(seat_id=pk))
+    warning = (convocation_warning(session, today)
+               if any(college == College.EMPLOYEES for _pk, college in pending) else "")
+    return [warning] if warning else []
+
+
+@transaction.atomic
 def add_candidate(*, session: JurySession, registration: Registration) -> SessionCandidate:
     """Only a registration « évalué » whose grids are all signed is presented to the jury."""
     session = _lock(session)

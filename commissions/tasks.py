@@ -9,7 +9,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from commissions.calendar import commission_event
 from commissions.models import (
@@ -19,8 +19,11 @@ from commissions.models import (
     CommissionStatus,
     EvaluatorApplication,
     ScheduledCandidate,
+    Seat,
+    SessionStatus,
 )
 from config.links import make_token
+from config.pdf import render_pdf
 
 CONVOCATION_PURPOSE = "convocation"
 
@@ -155,4 +158,35 @@ def send_union_invitation(*, invitation_id: int) -> bool:
                                    "centre": invitation.session.centre}, [invitation.email])
         invitation.sent_at = timezone.now()
         invitation.save(update_fields=["sent_at"])
+    return True
+
+
+@shared_task(acks_late=True)
+def send_jury_convocation(*, seat_id: int) -> bool:
+    """The written convocation of a jury member (DOMAIN.md §6, art. 55.2): an e-mail with the
+    PDF letter they may show their employer; sent once (``Seat.convocation_sent_at``)."""
+    with transaction.atomic():
+        seat = (Seat.objects.select_for_update(of=("self",))
+                .select_related("session__centre", "member__user")
+                .filter(pk=seat_id).first())
+        if seat is None or seat.convocation_sent_at is not None:
+            return False
+        session = seat.session
+        if session.status != SessionStatus.PLANNED or not seat.member.user.email:
+            return False
+        president = (session.seats.filter(is_president=True)
+                     .select_related("member__user").first())
+        context = {
+            "seat": seat, "session": session, "centre": session.centre, "member": seat.member,
+            "certifications": [f"{c.kind} {c.code} — {c.title}"
+                               for c in session.certifications.order_by("kind", "code")],
+            "president": str(president.member) if president else "",
+        }
+        with translation.override(settings.LANGUAGE_CODE), \
+                timezone.override(settings.TIME_ZONE):
+            pdf = render_pdf("documents/jury_convocation.html", context)
+            _send("jury_convocation", context, [seat.member.user.email],
+                  [(f"convocation-jury-{session.date:%Y-%m-%d}.pdf", pdf, "application/pdf")])
+        seat.convocation_sent_at = timezone.now()
+        seat.save(update_fields=["convocation_sent_at"])
     return True

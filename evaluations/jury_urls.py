@@ -26,6 +26,7 @@ urlpatterns = [
          name="correct"),
     path("<int:pk>/pv/signer/", views_jury.sign_minutes, name="sign_minutes"),
     path("<int:pk>/cpne/envoye/", views_jury.cpne_sent, name="cpne_sent"),
+    path("export-cprefp.csv", views_jury.cprefp_export, name="cprefp_export"),
 ]
 
 # Documents of the session (evaluations.views_documents, evaluations.documents_jury)

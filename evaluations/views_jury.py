@@ -9,6 +9,10 @@ user is staff and those the user sits on — anyone else gets a 404. Members rea
 president (present) or staff record decisions; only the president signs the PV.
 """
 
+import csv
+import datetime
+import io
+
 import rules
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,11 +26,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from candidates.exports import safe_cell
 from candidates.models import Registration
 from certifications.models import Role
 from certifications.scoping import centres_for, has_role, staff_centre_ids
 from commissions import juries
-from commissions.models import JuryMember, JurySession, SessionStatus
+from commissions.models import College, JuryMember, JurySession, SessionStatus
 from commissions.views import posted
 from evaluations import deliberation, documents_jury, selectors_jury
 from evaluations.forms_jury import (
@@ -263,11 +268,28 @@ def _add_candidate(request, session):
     return redirect(_compose_url(session, "candidats"))
 
 
+def _send_convocations(request, session):
+    if not session.seats.filter(convocation_sent_at__isnull=True).exists():
+        messages.info(request, _("Tous les membres du jury ont déjà reçu leur convocation."))
+        return redirect(_compose_url(session, "composition"))
+    try:
+        warnings = juries.send_convocations(session=session, actor=request.user)
+    except ValidationError as exc:
+        show_errors(request, exc)
+    else:
+        messages.success(request, _("Convocations écrites envoyées aux membres qui ne les "
+                                    "avaient pas encore reçues."))
+        for warning in warnings:
+            messages.warning(request, warning)
+    return redirect(_compose_url(session, "composition"))
+
+
 COMPOSE_ACTIONS = {
     "add_seat": _add_seat,
     "invite": _invite,
     "designate": _designate,
     "add_candidate": _add_candidate,
+    "send_convocations": _send_convocations,
 }
 
 
@@ -522,3 +544,58 @@ def cpne_sent(request, pk: int):
         messages.success(request, _("Dossier CPNE du jury du %(date)s marqué comme envoyé.")
                          % {"date": session.date.strftime("%d/%m/%Y")})
     return redirect("juries:session_list")
+
+
+# ---------------------------------------------------------------------------
+# CPREFP export: composition and provisional calendar of the juries (DOMAIN.md §6)
+# ---------------------------------------------------------------------------
+CPREFP_PAST_DAYS = 90
+
+
+def _members(seats, college: str) -> str:
+    return ", ".join(f"{safe_cell(str(seat.member))} ({safe_cell(seat.member.organisation)})"
+                     for seat in seats if seat.member.college == college)
+
+
+def _cprefp_row(session: JurySession) -> list[str]:
+    seats = sorted(session.seats.all(), key=lambda s: (s.member.user.last_name, s.pk))
+    invitations = sorted(session.invitations.all(), key=lambda i: i.organisation)
+    president = next((str(seat.member) for seat in seats if seat.is_president), "")
+    invited = ", ".join(
+        _("%(org)s (invitée le %(date)s)") % {
+            "org": i.organisation,
+            "date": timezone.localdate(i.sent_at).strftime("%d/%m/%Y")}
+        if i.sent_at else _("%(org)s (invitation non envoyée)") % {"org": i.organisation}
+        for i in invitations)
+    certifications = ", ".join(f"{c.kind} {c.code}" for c in sorted(
+        session.certifications.all(), key=lambda c: (c.kind, c.code)))
+    return [session.centre.name, session.date.strftime("%d/%m/%Y"),
+            session.start_time.strftime("%H:%M"), session.place, certifications, president,
+            _members(seats, College.EMPLOYERS), _members(seats, College.EMPLOYEES), invited,
+            session.get_status_display()]
+
+
+@login_required
+def cprefp_export(request):
+    """The sessions of the staff's centres from 90 days ago onwards, as CSV for the CPREFP
+    (``;`` separated, BOM for Excel, every cell through ``safe_cell``)."""
+    centre_ids = staff_centre_ids(request.user)
+    if not centre_ids:
+        raise Http404
+    since = timezone.localdate() - datetime.timedelta(days=CPREFP_PAST_DAYS)
+    sessions = (JurySession.objects.filter(centre_id__in=centre_ids, date__gte=since)
+                .select_related("centre")
+                .prefetch_related("certifications", "invitations", "seats__member__user")
+                .order_by("date", "start_time", "pk"))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow([_("Centre"), _("Date"), _("Heure"), _("Lieu"), _("Certifications"),
+                     _("Président"), _("Membres collège employeurs"),
+                     _("Membres collège salariés"), _("Organisations invitées"),
+                     _("Statut")])
+    for session in sessions:
+        writer.writerow([safe_cell(str(value)) for value in _cprefp_row(session)])
+    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="export-cprefp-{timezone.localdate():%Y%m%d}.csv"')
+    return response
