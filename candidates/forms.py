@@ -93,11 +93,14 @@ class RegistrationFilterForm(forms.Form):
                                   coerce=int, empty_value=None)
     year = forms.TypedChoiceField(label=_("Année d'inscription"), required=False, coerce=int,
                                   empty_value=None)
+    commission = forms.TypedChoiceField(label=_("Commission"), required=False, coerce=int,
+                                        empty_value=None)
 
-    def __init__(self, *args, certifications, years, **kwargs):
+    def __init__(self, *args, certifications, years, commissions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["certification"].queryset = certifications
         self.fields["year"].choices = [("", _("Toutes")), *((y, y) for y in years)]
+        self.fields["commission"].choices = [("", _("Toutes")), *commissions]
         self.helper = FormHelper()
         self.helper.form_method = "get"
         self.helper.disable_csrf = True
@@ -105,10 +108,11 @@ class RegistrationFilterForm(forms.Form):
         self.helper.layout = Layout(
             Row(
                 Column("q", css_class="col-12 col-lg-3"),
-                Column("certification", css_class="col-12 col-sm-6 col-lg-3"),
+                Column("certification", css_class="col-12 col-sm-6 col-lg-2"),
                 Column("state", css_class="col-6 col-sm-3 col-lg-2"),
                 Column("step", css_class="col-6 col-sm-3 col-lg-1"),
                 Column("year", css_class="col-6 col-sm-3 col-lg-1"),
+                Column("commission", css_class="col-6 col-sm-3 col-lg-1"),
                 Column(
                     submit_button(_("Filtrer")),
                     HTML(f'<a class="btn btn-link" href="{{{{ request.path }}}}">'
@@ -130,6 +134,7 @@ class RegistrationFilterForm(forms.Form):
             "state": data.get("state") or "",
             "step": data.get("step"),
             "year": data.get("year"),
+            "commission": data.get("commission"),
         }
 
 

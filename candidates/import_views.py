@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from candidates import exports, selectors
-from candidates.forms import RegistrationFilterForm
 from candidates.imports import (
     COLUMNS,
     MAX_BYTES,
@@ -24,7 +23,7 @@ from candidates.imports import (
     import_registrations,
 )
 from candidates.rules import STAFF_ROLES
-from certifications.models import Centre, Certification
+from certifications.models import Centre
 from certifications.scoping import centres_for
 
 MAX_ERRORS_SHOWN = 500
@@ -102,13 +101,7 @@ def registration_export(request):
     if not rules.has_perm("candidates.view_registration", user):
         raise Http404
     # The list page's filter form, built the same way, so the export is what the list shows.
-    visible = selectors.registrations_visible_to(user)
-    form = RegistrationFilterForm(
-        request.GET,
-        certifications=Certification.objects.filter(
-            pk__in=visible.values("version__certification_id")),
-        years=[day.year for day in visible.dates("registered_on", "year")],
-    )
+    form = selectors.filter_form(user, request.GET)
     registrations = selectors.registration_list(user, **form.filters())
     name = f"inscriptions-{timezone.localdate():%Y%m%d}"
     if request.GET.get("format") == "xlsx":

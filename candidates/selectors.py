@@ -33,8 +33,36 @@ def companies_visible_to(user) -> QuerySet[Company]:
     return scope_to_centres(Company.objects.all(), user, roles=STAFF_ROLES)
 
 
+def commission_choices(user) -> list[tuple[int, str]]:
+    """The commissions where the user's registrations are scheduled, for the list filter. A
+    lookup across the relation the commissions app declares: candidates never imports it."""
+    from django.utils.translation import gettext as _
+
+    rows = (registrations_visible_to(user).filter(schedulings__isnull=False)
+            .values_list("schedulings__commission_id", "schedulings__commission__date")
+            .distinct().order_by("-schedulings__commission__date"))
+    return [(pk, _("Commission du %(date)s") % {"date": day.strftime("%d/%m/%Y")})
+            for pk, day in rows]
+
+
+def filter_form(user, data):
+    """The list's filter form with the choices the user may see (list page and export)."""
+    from candidates.forms import RegistrationFilterForm
+    from certifications.models import Certification
+
+    visible = registrations_visible_to(user)
+    return RegistrationFilterForm(
+        data,
+        certifications=Certification.objects.filter(
+            pk__in=visible.values("version__certification_id")).order_by("kind", "code"),
+        years=[day.year for day in visible.dates("registered_on", "year", order="DESC")],
+        commissions=commission_choices(user),
+    )
+
+
 def registration_list(user, *, search: str = "", certification=None, state: str = "",
-                      step: int | None = None, year: int | None = None) -> QuerySet[Registration]:
+                      step: int | None = None, year: int | None = None,
+                      commission: int | None = None) -> QuerySet[Registration]:
     """The staff list: search by name, company or reference, and the filters of the page."""
     queryset = registrations_visible_to(user).select_related(
         "candidate", "company", "version__certification", "centre"
@@ -59,6 +87,8 @@ def registration_list(user, *, search: str = "", certification=None, state: str 
         queryset = queryset.filter(state__in=states)
     if year:
         queryset = queryset.filter(registered_on__year=year)
+    if commission:
+        queryset = queryset.filter(schedulings__commission_id=commission).distinct()
     return queryset.order_by("-registered_on", "-pk")
 
 

@@ -27,7 +27,6 @@ from candidates.forms import (
     DossierForm,
     LinkIssueForm,
     RegistrationCreateForm,
-    RegistrationFilterForm,
     TrainingCompleteForm,
     TrainingForm,
     TransitionForm,
@@ -47,7 +46,7 @@ from candidates.models import (
     Tutor,
 )
 from candidates.rules import STAFF_ROLES
-from certifications.models import Centre, Certification
+from certifications.models import Centre
 from certifications.scoping import centres_for, scope_to_centres
 
 S = RegistrationState
@@ -100,13 +99,7 @@ def registration_list(request):
     user = request.user
     if not rules.has_perm("candidates.view_registration", user):
         raise Http404
-    visible = selectors.registrations_visible_to(user)
-    form = RegistrationFilterForm(
-        request.GET,
-        certifications=Certification.objects.filter(
-            pk__in=visible.values("version__certification_id")).order_by("kind", "code"),
-        years=[day.year for day in visible.dates("registered_on", "year", order="DESC")],
-    )
+    form = selectors.filter_form(user, request.GET)
     registrations = selectors.registration_list(user, **form.filters())
     page = Paginator(registrations, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
