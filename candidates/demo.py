@@ -115,7 +115,7 @@ def seed(*, centre, staff_user, log=print) -> dict[str, list[Registration]]:
             continue
         services.set_planned_modalities(registration=registration,
                                         modalities=_modalities(registration))
-        if any(p.needs_activity_report for p in registration.planned_modalities.all()):
+        if services.activity_report_missing(registration):
             report = SimpleUploadedFile("rapport-activites.pdf",
                                         _demo_pdf(f"{first} {birth.upper()}"),
                                         content_type="application/pdf")

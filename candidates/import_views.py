@@ -22,18 +22,10 @@ from candidates.imports import (
     CandidateImportError,
     import_registrations,
 )
-from candidates.rules import STAFF_ROLES
+from candidates.views import staff_centres_or_404
 from certifications.models import Centre
-from certifications.scoping import centres_for
 
 MAX_ERRORS_SHOWN = 500
-
-
-def _staff_centres(user) -> list:
-    centres = list(centres_for(user, STAFF_ROLES))
-    if not centres:
-        raise Http404
-    return centres
 
 
 class RegistrationImportForm(forms.Form):
@@ -77,7 +69,7 @@ class RegistrationImportForm(forms.Form):
 
 @login_required
 def registration_import(request):
-    centres = _staff_centres(request.user)
+    centres = staff_centres_or_404(request.user)
     form = RegistrationImportForm(request.POST or None, request.FILES or None, centres=centres)
     context = {"form": form, "required_columns": REQUIRED_COLUMNS,
                "optional_columns": [c for c in COLUMNS if c not in REQUIRED_COLUMNS]}

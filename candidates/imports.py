@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from candidates import services
 from candidates.models import (
     OPEN_STATES,
+    PATHS_WITH_EMPLOYER,
     Candidate,
     Company,
     Path,
@@ -64,7 +65,6 @@ CANDIDATE_FIELD_COLUMNS = {
 TUTOR_FIELD_COLUMNS = {"email": "tuteur_email", "last_name": "tuteur_nom",
                        "first_name": "tuteur_prenom"}
 COMPANY_FIELD_COLUMNS = {"name": "entreprise_nom", "siret": "entreprise_siret"}
-PATHS_NEEDING_COMPANY = {Path.SALARIE, Path.CONTRAT_PRO, Path.APPRENTISSAGE}
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 DATE_PATTERN = re.compile(r"\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{1,2}-\d{1,2}")
 # A registration date outside this range is a typo, not history or planning.
@@ -421,7 +421,7 @@ class _Checker:
         siret, company = self._company(line, row)
         tutor_email, tutor_fields, tutor = self._tutor(line, row, siret, company)
         certification, version = self._certification(line, row)
-        if path in PATHS_NEEDING_COMPANY and not row["entreprise_siret"]:
+        if path in PATHS_WITH_EMPLOYER and not row["entreprise_siret"]:
             self.error(line, "entreprise_siret", _(
                 "le parcours « %(path)s » suppose une entreprise : renseignez entreprise_siret"
             ) % {"path": path})

@@ -210,6 +210,12 @@ class RegistrationState(models.TextChoices):
     ABANDON = "abandon", _("Abandon")
 
 
+# Paths that imply an employing company (salarié, alternance).
+PATHS_WITH_EMPLOYER = frozenset({Path.SALARIE, Path.CONTRAT_PRO, Path.APPRENTISSAGE})
+
+# States in which the dossier (steps 1–2) may still change.
+DOSSIER_STATES = frozenset({RegistrationState.INSCRIT, RegistrationState.EN_FORMATION})
+
 OPEN_STATES = {
     RegistrationState.INSCRIT,
     RegistrationState.EN_FORMATION,
@@ -341,6 +347,11 @@ class Registration(models.Model):
         return self.state in OPEN_STATES
 
     @property
+    def dossier_editable(self) -> bool:
+        """Steps 1–2: the dossier and the training may still change."""
+        return self.state in DOSSIER_STATES
+
+    @property
     def is_vae(self) -> bool:
         return self.path == Path.VAE
 
@@ -367,8 +378,7 @@ class Registration(models.Model):
             raise ValidationError({"company": _("L'entreprise appartient à un autre centre.")})
         if self.tutor_id and self.company_id and self.tutor.company_id != self.company_id:
             raise ValidationError({"tutor": _("Le tuteur doit appartenir à l'entreprise.")})
-        employed = (Path.CONTRAT_PRO, Path.APPRENTISSAGE, Path.SALARIE)
-        if self.path in employed and not self.company_id:
+        if self.path in PATHS_WITH_EMPLOYER and not self.company_id:
             raise ValidationError({"company": _("Ce parcours suppose une entreprise.")})
 
 

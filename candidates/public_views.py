@@ -108,7 +108,7 @@ def _candidate_space_context(registration: Registration) -> dict:
     report = next((d for d in registration.documents.all()
                    if d.kind == DocumentKind.ACTIVITY_REPORT and d.is_current), None)
     report_missing = others_missing = False
-    if registration.state in (S.INSCRIT, S.EN_FORMATION):
+    if registration.dossier_editable:
         # Only what the candidate can act on; the rest is the centre's work, summarised.
         report_missing = services.activity_report_missing(registration)
         others_missing = len(services.readiness_problems(registration)) > int(report_missing)
@@ -157,10 +157,9 @@ def candidate_space(request, link):
 def company_opinion(request, link):
     """The tutor's avis de l'entreprise (DOMAIN.md §2, step 3); the link serves once."""
     registration = link.registration
-    competences = (registration.version.competences.select_related("bloc")
-                   .order_by("bloc__order", "order", "pk"))
     form = CompanyOpinionForm(request.POST if request.method == "POST" else None,
-                              competences=competences, tutor=registration.tutor)
+                              competences=registration.version.competences_in_order(),
+                              tutor=registration.tutor)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from candidates.models import (
+    DOSSIER_STATES,
+    STEP_OF_STATE,
     Candidate,
     Company,
     Document,
@@ -82,8 +84,7 @@ def registration_list(user, *, search: str = "", certification=None, state: str 
     if state:
         queryset = queryset.filter(state=state)
     if step:
-        states = {1: [S.INSCRIT], 2: [S.EN_FORMATION], 3: [S.PRET_EVALUATION],
-                  4: [S.EVALUE, S.DELIBERE]}.get(step, [])
+        states = [state for state, number in STEP_OF_STATE.items() if number == step]
         queryset = queryset.filter(state__in=states)
     if year:
         queryset = queryset.filter(registered_on__year=year)
@@ -145,7 +146,7 @@ def progress(registration: Registration) -> list[StepStatus]:
     from candidates.services import readiness_problems
 
     state = registration.state
-    problems = readiness_problems(registration) if state in (S.INSCRIT, S.EN_FORMATION) else []
+    problems = readiness_problems(registration) if state in DOSSIER_STATES else []
     planned = list(registration.planned_modalities.all())
     competences = list(registration.version.competences.all())
 
@@ -187,7 +188,7 @@ def progress(registration: Registration) -> list[StepStatus]:
         step4.status = "done" if state == S.DELIBERE else "current"
         if state == S.DELIBERE:
             step4.done.append(registration.get_outcome_display() or _("Délibéré"))
-    elif state in (S.INSCRIT, S.EN_FORMATION) and not problems:
+    elif state in DOSSIER_STATES and not problems:
         step3.next = _("Passer à « Prêt pour l'évaluation »")
     if registration.company_opinion_applies:
         if hasattr(registration, "company_opinion"):

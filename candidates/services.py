@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from candidates import uploads
 from candidates.models import (
+    DOSSIER_STATES,
     AccessLink,
     Candidate,
     CompanyOpinion,
@@ -150,7 +151,7 @@ def transition_problems(registration: Registration, target: str, *, system: bool
         return [_("Indiquez le motif de ce changement d'état.")]
     if target == S.EN_FORMATION and not registration.trainings.exists():
         return [_("Enregistrez d'abord la formation suivie (organisme, dates, heures).")]
-    if target == S.PRET_EVALUATION and current in (S.INSCRIT, S.EN_FORMATION):
+    if target == S.PRET_EVALUATION and current in DOSSIER_STATES:
         return readiness_problems(registration)
     return []
 
@@ -285,7 +286,7 @@ def update_dossier(*, registration: Registration, actor, expected_row_version: i
             "sont conservées ci-dessous : rechargez la page pour voir la dernière version avant "
             "d'enregistrer à nouveau."
         ) % {"who": who})
-    if current.state not in (S.INSCRIT, S.EN_FORMATION):
+    if not current.dossier_editable:
         raise ValidationError(_("Le dossier ne se modifie plus une fois le candidat prêt pour "
                                 "l'évaluation : repassez-le d'abord à l'état « Inscrit »."))
     for field, value in changes.items():
@@ -354,7 +355,7 @@ def habilitation_for(organisation, certification, start: datetime.date,
 def record_training(*, registration: Registration, actor, organisation, start_on, hours: int,
                     end_on=None, competences=(), notes: str = "") -> TrainingRecord:
     registration = _lock(registration)
-    if registration.state not in (S.INSCRIT, S.EN_FORMATION):
+    if not registration.dossier_editable:
         raise ValidationError(_("La formation se renseigne avant l'évaluation."))
     if end_on and end_on < start_on:
         raise ValidationError(_("La fin de la formation précède son début."))
@@ -390,7 +391,7 @@ def complete_training(*, record: TrainingRecord, actor, end_on: datetime.date) -
     """Record the end date of a training in progress (step 2 is then done)."""
     registration = _lock(record.registration)
     record = TrainingRecord.objects.select_for_update().get(pk=record.pk)
-    if registration.state not in (S.INSCRIT, S.EN_FORMATION):
+    if not registration.dossier_editable:
         raise ValidationError(_("La formation se renseigne avant l'évaluation."))
     if end_on < record.start_on:
         raise ValidationError(_("La fin de la formation précède son début."))
@@ -438,7 +439,7 @@ def record_vae_admissibility(*, registration: Registration, actor, experience_mo
     registration = _lock(registration)
     if not registration.is_vae:
         raise ValidationError(_("La recevabilité ne concerne que les candidats en VAE."))
-    if registration.state not in (S.INSCRIT, S.EN_FORMATION):
+    if not registration.dossier_editable:
         raise ValidationError(_("La recevabilité se décide avant l'évaluation."))
     minimum = settings.CANDIDATES["VAE_MIN_EXPERIENCE_MONTHS"]
     if accepted and experience_months < minimum:

@@ -34,7 +34,7 @@ class CheckedFile:
     sha256: str
 
 
-def _zip_kind(data: bytes, stream) -> str | None:
+def _zip_kind(stream) -> str | None:
     try:
         archive = zipfile.ZipFile(stream)
     except zipfile.BadZipFile:
@@ -71,7 +71,7 @@ def sniff(data: bytes, stream) -> str | None:
     if data.startswith(b"\xff\xd8\xff"):
         return JPEG
     if data.startswith(b"PK\x03\x04"):
-        return _zip_kind(data, stream)
+        return _zip_kind(stream)
     return None
 
 

@@ -36,10 +36,10 @@ from candidates.forms import (
     add_service_errors,
 )
 from candidates.models import (
+    PATHS_WITH_EMPLOYER,
     AccessLink,
     Candidate,
     Document,
-    Path,
     Registration,
     RegistrationState,
     TrainingDecision,
@@ -50,14 +50,14 @@ from certifications.models import Centre
 from certifications.scoping import centres_for, scope_to_centres
 
 S = RegistrationState
-EMPLOYED_PATHS = {Path.SALARIE, Path.CONTRAT_PRO, Path.APPRENTISSAGE}
 PAGE_SIZE = 25
 
 
 # ---------------------------------------------------------------------------
 # Access
 # ---------------------------------------------------------------------------
-def _staff_centres(user) -> QuerySet[Centre]:
+def staff_centres_or_404(user) -> QuerySet[Centre]:
+    """The user's staff centres (evaluated); 404 when there are none."""
     centres = centres_for(user, STAFF_ROLES)
     if not centres:  # evaluates (and caches) the queryset
         raise Http404
@@ -115,7 +115,7 @@ def registration_list(request):
 @login_required
 def registration_create(request):
     user = request.user
-    centres = _staff_centres(user)
+    centres = staff_centres_or_404(user)
     companies = selectors.companies_visible_to(user)
     post = request.POST if request.method == "POST" else None
     form = RegistrationCreateForm(
@@ -151,7 +151,7 @@ def _create_registration(request, form, candidate_form) -> Registration | None:
         with transaction.atomic():
             candidate = candidate_form.save() if form.wants_new_candidate else data["candidate"]
             company = data["company"]
-            if company is None and data["path"] in EMPLOYED_PATHS:
+            if company is None and data["path"] in PATHS_WITH_EMPLOYER:
                 company = candidate.employer
             created = services.create_registration(
                 actor=request.user, centre=data["centre"], candidate=candidate,
@@ -171,7 +171,7 @@ def _create_registration(request, form, candidate_form) -> Registration | None:
 
 @login_required
 def company_create(request):
-    centres = _staff_centres(request.user)
+    centres = staff_centres_or_404(request.user)
     form = CompanyForm(request.POST or None, centres=centres)
     if request.method == "POST" and form.is_valid():
         company = form.save()
@@ -235,9 +235,9 @@ def _render_detail(request, registration, *, transition_form=None, without_train
         "candidate": registration.candidate,
         "steps": selectors.progress(registration),
         "dossier_groups": _dossier_groups(registration),
-        "dossier_editable": registration.state in (S.INSCRIT, S.EN_FORMATION),
+        "dossier_editable": registration.dossier_editable,
         "trainings": trainings,
-        "training_editable": registration.state in (S.INSCRIT, S.EN_FORMATION),
+        "training_editable": registration.dossier_editable,
         "without_training_form": without_training_form if can_decide_without_training else None,
         "vae": getattr(registration, "vae_admissibility", None),
         "documents": list(registration.documents.all()),
@@ -309,7 +309,7 @@ def dossier_edit(request, pk: int):
             return redirect(_detail_url(registration, "dossier"))
     return render(request, "candidates/dossier_edit.html", {
         "registration": registration, "form": form,
-        "editable": registration.state in (S.INSCRIT, S.EN_FORMATION),
+        "editable": registration.dossier_editable,
         "cancel_url": _detail_url(registration, "dossier"),
     })
 
@@ -353,8 +353,7 @@ def training_complete(request, pk: int, training_pk: int):
             services.complete_training(record=record, actor=request.user,
                                        end_on=form.cleaned_data["end_on"])
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            _show_errors(request, exc)
         else:
             messages.success(request, _("Fin de formation enregistrée."))
     else:

@@ -4,6 +4,7 @@ import os
 from urllib.parse import parse_qs, unquote, urlparse
 
 TRUE_VALUES = {"1", "true", "yes", "on", "oui"}
+SMTP_DEFAULT_PORTS = {"smtp": 25, "smtps": 465, "submission": 587}
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -46,14 +47,13 @@ def parse_email_url(url: str) -> dict:
     if scheme not in backends:
         raise ValueError(f"EMAIL_URL: unsupported scheme {scheme!r}")
     result: dict = {"EMAIL_BACKEND": backends[scheme]}
-    DEFAULT_PORTS = {"smtp": 25, "smtps": 465, "submission": 587}  # noqa: N806
     if scheme == "file":
         result["EMAIL_FILE_PATH"] = unquote(parsed.path)
-    if scheme in {"smtp", "smtps", "submission"}:
+    if scheme in SMTP_DEFAULT_PORTS:
         query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         result.update(
             EMAIL_HOST=parsed.hostname or "localhost",
-            EMAIL_PORT=parsed.port or DEFAULT_PORTS[scheme],
+            EMAIL_PORT=parsed.port or SMTP_DEFAULT_PORTS[scheme],
             EMAIL_HOST_USER=unquote(parsed.username or ""),
             EMAIL_HOST_PASSWORD=unquote(parsed.password or ""),
             EMAIL_USE_SSL=scheme == "smtps" or query.get("ssl", "").lower() in TRUE_VALUES,

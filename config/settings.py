@@ -8,6 +8,7 @@ REDIS_URL), SECRET_KEY, ALLOWED_HOSTS, EMAIL_URL and DEBUG=0.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_int, env_list, env_str, parse_email_url
@@ -224,8 +225,6 @@ COMMISSIONS = {
     # Reminders to members and candidates, days before the commission.
     "REMINDER_DAYS_BEFORE": env_int("COMMISSION_REMINDER_DAYS", 3),
 }
-
-from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
     "commission-reminders": {
