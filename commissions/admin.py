@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from candidates.models import RegistrationState
 from certifications.admin_scoping import CentreScopedAdminMixin
 from commissions import juries, services
 from commissions.models import (
@@ -136,19 +137,15 @@ class ScheduledFormSet(ServiceFormSet):
     assigning_field = "registration"
 
     def problems_for(self, form):
-        from commissions import impartiality
-
         registration = form.cleaned_data.get("registration")
         if registration is None:
             return []
         problems = []
-        if registration.state != "pret_evaluation":
+        if registration.state != RegistrationState.PRET_EVALUATION:
             problems.append(_("Seuls les candidats « prêts pour l'évaluation » peuvent être "
                               "convoqués."))
-        for member in self.instance.members.select_related("evaluator__user"):
-            problems += [p.message for p in impartiality.conflicts(member.evaluator,
-                                                                   registration)]
-        return problems
+        conflicts, _linked = services.candidate_conflicts(self.instance, registration)
+        return problems + [p.message for p in conflicts]
 
 
 class MemberInline(admin.TabularInline):

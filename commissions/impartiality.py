@@ -168,5 +168,15 @@ def eligibility_problems(evaluator: Evaluator, *, certifications, on: datetime.d
     return problems
 
 
+# Links an evaluator may be allowed to sit despite, with a written justification, when the
+# centre allows overrides (DOMAIN.md §4); every other problem is never overridden.
+OVERRIDABLE_CODES = frozenset({"same_company", "tutor", "trainer", "manager", "declared"})
+
+
 def override_allowed() -> bool:
     return settings.COMMISSIONS["IMPARTIALITY_OVERRIDE_ALLOWED"]
+
+
+def overridable(problems) -> bool:
+    """Whether staff may assign despite ``problems`` with a written justification."""
+    return override_allowed() and all(p.code in OVERRIDABLE_CODES for p in problems)

@@ -117,9 +117,7 @@ def _refuse_or_justify(problems, justification: str) -> str:
     to override with a written justification (DOMAIN.md §4, setting off by default)."""
     if not problems:
         return ""
-    hard = [p for p in problems if p.code not in {"same_company", "tutor", "trainer", "manager",
-                                                  "declared"}]
-    if hard or not impartiality.override_allowed() or not justification.strip():
+    if not impartiality.overridable(problems) or not justification.strip():
         raise AssignmentRefused([p.message for p in problems])
     return justification.strip()
 
@@ -152,6 +150,19 @@ def remove_member(*, member: CommissionMember, actor=None) -> None:
     member.delete()
 
 
+def candidate_conflicts(commission: Commission, registration: Registration
+                        ) -> tuple[list[impartiality.Problem], list[CommissionMember]]:
+    """The conflicts between the commission's members and the candidate, and the members
+    concerned."""
+    problems, linked = [], []
+    for member in commission.members.select_related("evaluator__user"):
+        found = impartiality.conflicts(member.evaluator, registration)
+        if found:
+            problems += found
+            linked.append(member)
+    return problems, linked
+
+
 @transaction.atomic
 def schedule_candidate(*, commission: Commission, registration: Registration,
                        start_time: datetime.time, end_time: datetime.time | None = None,
@@ -178,12 +189,7 @@ def schedule_candidate(*, commission: Commission, registration: Registration,
     ).exists():
         raise AssignmentRefused(_("%(ref)s est déjà convoqué dans une commission à venir.")
                                 % {"ref": registration.reference})
-    problems, linked = [], []
-    for member in commission.members.select_related("evaluator__user"):
-        found = impartiality.conflicts(member.evaluator, registration)
-        if found:
-            problems += found
-            linked.append(member)
+    problems, linked = candidate_conflicts(commission, registration)
     override = _refuse_or_justify(problems, justification)
     for member in linked:
         # The override is kept on the member it concerns, in its history (audit trail).
@@ -226,8 +232,8 @@ def composition_problems(commission: Commission) -> list[str]:
         for problem in member_problems(member.evaluator, commission, data=data,
                                        certifications=certifications,
                                        registrations=registrations):
-            if member.override_justification and problem.code in {
-                    "same_company", "tutor", "trainer", "manager", "declared"}:
+            if (member.override_justification
+                    and problem.code in impartiality.OVERRIDABLE_CODES):
                 continue
             problems.append(problem.message)
     return problems

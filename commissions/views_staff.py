@@ -40,9 +40,6 @@ from commissions.models import (
 from commissions.views import commission_or_404, posted, president_first
 
 PAGE_SIZE = 25
-# Links an evaluator may be allowed to sit despite, with a written justification, when the
-# centre allows overrides (DOMAIN.md §4); the other problems are never overridden.
-CONFLICT_CODES = {"same_company", "tutor", "trainer", "manager", "declared"}
 HABILITATION_WARNING_DAYS = 60
 
 
@@ -116,13 +113,12 @@ def compose(request, pk: int):
 
 def _render_compose(request, commission, *, bound=None):
     """``bound``: (kind, id, form) of a refused submission, shown again with its input."""
-    override = impartiality.override_allowed()
     members = president_first(commission.members.all())
     initial_role = (MemberRole.MEMBER if any(m.role == MemberRole.PRESIDENT for m in members)
                     else MemberRole.PRESIDENT)
     suggestions = services.suggest_evaluators(commission)
     for row in suggestions:
-        overridable = override and all(p.code in CONFLICT_CODES for p in row["problems"])
+        overridable = impartiality.overridable(row["problems"])
         row["can_add"] = row["eligible"] or overridable
         if bound and bound[0] == "member" and bound[1] == row["evaluator"].pk:
             row["form"] = bound[2]
@@ -132,7 +128,7 @@ def _render_compose(request, commission, *, bound=None):
                                         override=overridable and not row["eligible"])
     candidates = services.suggest_candidates(commission)
     for row in candidates:
-        overridable = override and not row["eligible"]
+        overridable = impartiality.overridable(row["problems"]) and not row["eligible"]
         row["can_schedule"] = row["eligible"] or overridable
         if bound and bound[0] == "schedule" and bound[1] == row["registration"].pk:
             row["form"] = bound[2]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from candidates.models import Registration, RegistrationState
 from candidates.services import transition
 from certifications.models import Role
-from commissions import services
+from commissions import impartiality, services
 from commissions.models import (
     CharterVersion,
     Commission,
@@ -37,6 +37,11 @@ pytestmark = pytest.mark.django_db
 NINE = datetime.time(9, 0)
 TEN = datetime.time(10, 0)
 CONFLICT_CODES = set(LINKS.values())
+
+
+def test_only_the_links_to_the_candidate_can_be_overridden():
+    # Eligibility problems (charter, habilitation, unavailability…) are never overridable.
+    assert impartiality.OVERRIDABLE_CODES == CONFLICT_CODES
 
 
 def publish_new_charter() -> CharterVersion:
