@@ -19,7 +19,7 @@ from certifications.models import KINDS_WITH_BLOCS, CertificationKind
 from commissions import impartiality, juries
 from commissions.models import JurySession, SessionCandidate, SessionStatus
 from evaluations.models import Decision, DecisionLocked, Grid, GridState, Minutes
-from evaluations.services import canonical_json, sha256_of
+from evaluations.services import sha256_of
 
 PASSED, PARTIAL, FAILED = "admis", "admis_partiel", "non_admis"
 
@@ -342,6 +342,3 @@ def correct_decision(*, decision: Decision, actor, outcome: str, acquired_blocs:
     transaction.on_commit(lambda: render_decision_documents.delay(decision_id=corrected.pk))
     return corrected
 
-
-__all__ = ["canonical_json", "conformity", "correct_decision", "propose", "record_decision",
-           "sign_minutes"]

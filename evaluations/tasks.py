@@ -31,6 +31,14 @@ from evaluations.models import (
 logger = logging.getLogger(__name__)
 
 
+def _store(document: GeneratedDocument, name: str, content: bytes) -> None:
+    """Save the rendered file on the document with its fingerprint (the caller holds the lock)."""
+    document.file.save(name, ContentFile(content), save=False)
+    document.file_sha256 = hashlib.sha256(content).hexdigest()
+    document.generated_at = timezone.now()
+    document.save(update_fields=["file", "file_sha256", "generated_at"])
+
+
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def render_grid_pdf(*, document_id: int) -> bool:
     with transaction.atomic():
@@ -38,11 +46,7 @@ def render_grid_pdf(*, document_id: int) -> bool:
                     .select_related("grid").filter(pk=document_id).first())
         if document is None or document.file:
             return False
-        content = pdf.grid_pdf(document)
-        document.file.save(f"grille-{document.grid_id}.pdf", ContentFile(content), save=False)
-        document.file_sha256 = hashlib.sha256(content).hexdigest()
-        document.generated_at = timezone.now()
-        document.save(update_fields=["file", "file_sha256", "generated_at"])
+        _store(document, f"grille-{document.grid_id}.pdf", pdf.grid_pdf(document))
         GridEvent.objects.create(grid_id=document.grid_id, action=GridEvent.Action.DOCUMENT,
                                  target=document.verification_code,
                                  after={"file_sha256": document.file_sha256})
@@ -121,13 +125,6 @@ JURY_PDF_KINDS = (GeneratedDocument.Kind.PV, GeneratedDocument.Kind.ATTENDANCE,
                   GeneratedDocument.Kind.PARTIAL)
 
 
-def _store(document: GeneratedDocument, name: str, content: bytes) -> None:
-    document.file.save(name, ContentFile(content), save=False)
-    document.file_sha256 = hashlib.sha256(content).hexdigest()
-    document.generated_at = timezone.now()
-    document.save(update_fields=["file", "file_sha256", "generated_at"])
-
-
 def _read(document: GeneratedDocument) -> bytes:
     with ensure_rendered(document).file.open("rb") as stream:
         return stream.read()
@@ -147,16 +144,20 @@ def render_jury_document(*, document_id: int) -> bool:
     return True
 
 
+def _render_pending(documents) -> int:
+    """Render, one by one, those of ``documents`` that have no file yet; how many were."""
+    pending = list(documents.filter(file="").order_by("pk").values_list("pk", flat=True))
+    return sum(render_jury_document(document_id=pk) for pk in pending)
+
+
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def render_session_documents(*, minutes_id: int) -> int:
     """Every document issued when the PV was signed, then the results e-mailed."""
     session_id = Minutes.objects.filter(pk=minutes_id).values_list("session_id", flat=True).first()
     if session_id is None:
         return 0
-    pending = (GeneratedDocument.objects.filter(session_id=session_id, kind__in=JURY_PDF_KINDS,
-                                                file="")
-               .order_by("pk").values_list("pk", flat=True))
-    rendered = sum(render_jury_document(document_id=pk) for pk in list(pending))
+    rendered = _render_pending(GeneratedDocument.objects.filter(session_id=session_id,
+                                                                kind__in=JURY_PDF_KINDS))
     decisions = (Decision.objects.filter(session_candidate__session_id=session_id,
                                          superseded_by__isnull=True)
                  .values_list("pk", flat=True))
@@ -168,9 +169,7 @@ def render_session_documents(*, minutes_id: int) -> int:
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def render_decision_documents(*, decision_id: int) -> int:
     """The documents of a corrected decision, then the corrected results e-mailed."""
-    pending = (GeneratedDocument.objects.filter(decision_id=decision_id, file="")
-               .order_by("pk").values_list("pk", flat=True))
-    rendered = sum(render_jury_document(document_id=pk) for pk in list(pending))
+    rendered = _render_pending(GeneratedDocument.objects.filter(decision_id=decision_id))
     send_results.delay(decision_id=decision_id)
     return rendered
 

@@ -184,17 +184,9 @@ def verify(request, code: str):
 # ---------------------------------------------------------------------------
 # Documents of the jury paritaire (DOMAIN.md §6)
 # ---------------------------------------------------------------------------
-def _is_session_staff(user, session: JurySession) -> bool:
-    return session.centre_id in staff_centre_ids(user)
-
-
-def _sits_on(user, session: JurySession) -> bool:
-    return session.seats.filter(member__user=user).exists()
-
-
 def _staff_session_or_404(request, pk: int) -> JurySession:
     session = get_object_or_404(JurySession, pk=pk)
-    if not _is_session_staff(request.user, session):
+    if not rules.has_perm("evaluations.manage_session", request.user, session):
         raise Http404
     return session
 
@@ -209,7 +201,7 @@ def _private(response):
 def attendance_pdf(request, pk: int):
     """The attendance sheet to print before the jury and sign on the day (rendered now)."""
     session = get_object_or_404(JurySession.objects.select_related("centre"), pk=pk)
-    if not (_is_session_staff(request.user, session) or _sits_on(request.user, session)):
+    if not rules.has_perm("evaluations.see_session", request.user, session):
         raise Http404
     response = HttpResponse(documents_jury.attendance_pdf(session),
                             content_type="application/pdf")
@@ -227,9 +219,9 @@ def jury_document(request, document_pk: int):
     document = get_object_or_404(GeneratedDocument.objects.select_related("session"),
                                  pk=document_pk, session__isnull=False)
     session = document.session
-    allowed = _is_session_staff(request.user, session) or (
-        document.kind in documents_jury.SESSION_KINDS and _sits_on(request.user, session))
-    if not allowed:
+    permission = ("evaluations.see_session" if document.kind in documents_jury.SESSION_KINDS
+                  else "evaluations.manage_session")
+    if not rules.has_perm(permission, request.user, session):
         raise Http404
     document = ensure_rendered(document)
     content_type = ("application/zip" if document.kind == GeneratedDocument.Kind.CPNE

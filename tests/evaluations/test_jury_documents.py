@@ -545,6 +545,8 @@ def test_a_candidate_letter_is_not_for_the_jury_members(client, jury_closed, jur
     for kind in (Kind.LETTER, Kind.CERTIFICATE):
         response = client.get(document_url(document_of(jury_closed, kind, registration)))
         assert response.status_code == 404
+    assert client.get(reverse("juries:cpne_download",
+                              args=[jury_closed.pk])).status_code == 404
     assert client.post(reverse("juries:cpne_bundle",
                                args=[jury_closed.pk])).status_code == 404
 
