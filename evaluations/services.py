@@ -292,15 +292,27 @@ def build_snapshot(grid: Grid) -> dict:
     scheduled = (ScheduledCandidate.objects.select_related(
         "commission__centre", "registration__candidate", "registration__company",
         "registration__version__certification").get(pk=grid.scheduled_id))
+    version = scheduled.registration.version
+    members = scheduled.commission.members.select_related("evaluator__user").order_by("role", "pk")
+    return snapshot_of(
+        grid_pk=grid.pk, scheduled=scheduled, members=list(members),
+        rating_levels=list(version.rating_levels.order_by("order")),
+        results=[(r, list(r.criterion_results.all())) for r in grid_content(grid)],
+        incidents=list(grid.incidents.order_by("reported_at", "pk")))
+
+
+def snapshot_of(*, grid_pk: int, scheduled: ScheduledCandidate, members: list,
+                rating_levels: list, results: list[tuple], incidents: list) -> dict:
+    """The signed content from rows already loaded (the one definition of a grid's snapshot,
+    also used by the volume seeder). ``members`` in (role, pk) order, ``results`` as pairs
+    (competence result, its criterion results) in referential order, as ``grid_content``."""
     registration = scheduled.registration
     commission = scheduled.commission
     version = registration.version
     certification = version.certification
-    members = commission.members.select_related("evaluator__user").order_by("role", "pk")
-    results = grid_content(grid)
     return {
         "format": "grille/1",
-        "grid": grid.pk,
+        "grid": grid_pk,
         "centre": commission.centre.name,
         "certification": {"kind": certification.kind, "code": certification.code,
                           "title": certification.title,
@@ -308,7 +320,7 @@ def build_snapshot(grid: Grid) -> dict:
                           .strip()},
         "version": version.label,
         "rating_scale": [{"code": lv.code, "label": lv.label, "mastered": lv.mastered}
-                         for lv in version.rating_levels.order_by("order")],
+                         for lv in rating_levels],
         "candidate": {"name": registration.candidate.full_name,
                       "birth_date": registration.candidate.birth_date.isoformat(),
                       "reference": registration.reference},
@@ -332,14 +344,14 @@ def build_snapshot(grid: Grid) -> dict:
                 "criteria": [{"code": c.criterion.code, "text": c.criterion.text,
                               "satisfied": c.satisfied, "notes": c.notes,
                               "concerned": c.concerned}
-                             for c in r.criterion_results.all()],
+                             for c in criteria],
             }
-            for r in results
+            for r, criteria in results
         ],
         "incidents": [
             {"kind": i.kind, "description": i.description,
              "reported_at": i.reported_at.isoformat(), "resolution": i.resolution}
-            for i in grid.incidents.order_by("reported_at", "pk")
+            for i in incidents
         ],
     }
 

@@ -4,6 +4,8 @@ It lives in the rightmost app because it seeds every app, each through its own `
 module, in the order data flows (certifications → candidates → commissions → evaluations).
 """
 
+import time
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -14,13 +16,33 @@ from candidates import demo as candidates_demo
 from certifications import demo as certifications_demo
 from commissions import demo as commissions_demo
 from evaluations import demo as evaluations_demo
+from evaluations import scale
 
 
 class Command(BaseCommand):
     help = gettext_lazy("Charge les données de démonstration (idempotent).")
 
-    @transaction.atomic
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale", type=int, default=0, metavar="N",
+            help=gettext_lazy("Ajoute N années-centre de données de volume (≈2 000 inscriptions "
+                              "chacune, grilles, jurys, décisions) pour mesurer les "
+                              "performances ; une seule fois."))
+
     def handle(self, *args, **options):
+        if options["scale"] < 0:
+            raise CommandError(_("--scale attend un entier positif."))
+        self.seed_demo()
+        if options["scale"]:
+            started = time.monotonic()
+            counts = scale.seed_scale(options["scale"], log=self.stdout.write)
+            for name, count in counts.items():
+                self.stdout.write(f"  {count:>9} {name}")
+            self.stdout.write(self.style.SUCCESS(
+                _("Données de volume chargées en %(s).0f s.") % {"s": time.monotonic() - started}))
+
+    @transaction.atomic
+    def seed_demo(self):
         if not settings.DEBUG:
             raise CommandError(_(
                 "Les comptes de démonstration (mot de passe « demo ») sont refusés quand DEBUG "
