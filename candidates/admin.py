@@ -30,6 +30,13 @@ from certifications.admin_scoping import CentreScopedAdminMixin
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+    # The relations its rows display: joined, not read once per row.
+    list_select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return (queryset.select_related(*self.list_select_related) if self.list_select_related
+                else queryset)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -65,7 +72,7 @@ class CandidateAdmin(CentreScopedAdminMixin, SimpleHistoryAdmin):
     list_filter = ["centre"]
     search_fields = ["birth_name", "usage_name", "first_names", "email"]
     autocomplete_fields = ["employer"]
-    list_select_related = ["employer"]
+    list_select_related = ["employer", "centre"]
 
 
 class HabilitationInline(admin.TabularInline):
@@ -85,12 +92,14 @@ class PlannedModalityInline(ReadOnlyInline):
     model = PlannedModality
     fields = ["competence", "modality"]
     readonly_fields = fields
+    list_select_related = ("competence",)
 
 
 class TrainingInline(ReadOnlyInline):
     model = TrainingRecord
     fields = ["organisation", "start_on", "end_on", "hours"]
     readonly_fields = fields
+    list_select_related = ("organisation",)
 
 
 class DocumentInline(ReadOnlyInline):
@@ -105,6 +114,7 @@ class EventInline(ReadOnlyInline):
     fields = ["at", "kind", "from_state", "to_state", "who", "message"]
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("chronologie")
+    list_select_related = ("actor",)
 
 
 @admin.register(Registration)
@@ -221,6 +231,7 @@ class OpinionItemInline(ReadOnlyInline):
     model = CompanyOpinionItem
     fields = ["competence", "level", "comment"]
     readonly_fields = fields
+    list_select_related = ("competence",)
 
 
 @admin.register(CompanyOpinion)

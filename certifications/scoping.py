@@ -30,10 +30,18 @@ def centre_ids_for(user, roles: Iterable[str] | None = None) -> list[int]:
     """Ids of the centres where the user holds one of ``roles`` (any role when None)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    memberships = CentreMembership.objects.filter(user=user)
-    if roles is not None:
-        memberships = memberships.filter(role__in=list(roles))
-    return list(memberships.values_list("centre_id", flat=True).distinct())
+    # A page asks several times (scoping, permissions, admin filters): one query per set of
+    # roles, cached on the user object like ``user_roles`` — that is, for the request.
+    cache = getattr(user, "_centre_ids_cache", None)
+    if cache is None:
+        cache = user._centre_ids_cache = {}
+    key = None if roles is None else frozenset(roles)
+    if key not in cache:
+        memberships = CentreMembership.objects.filter(user=user)
+        if key is not None:
+            memberships = memberships.filter(role__in=list(key))
+        cache[key] = list(memberships.values_list("centre_id", flat=True).distinct())
+    return list(cache[key])
 
 
 def centres_for(user, roles: Iterable[str] | None = None) -> QuerySet[Centre]:

@@ -4,12 +4,13 @@ in the inline formsets' validation and again by the service when saving."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from candidates.models import RegistrationState
+from candidates.models import Registration, RegistrationState
 from certifications.admin_scoping import CentreScopedAdminMixin
 from commissions import juries, services
 from commissions.models import (
@@ -156,6 +157,14 @@ class MemberInline(admin.TabularInline):
     readonly_fields = ["answer", "convocation_sent_at", "override_justification"]
     autocomplete_fields = ["evaluator"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("evaluator__user")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "evaluator":  # its label is the user's name
+            kwargs["queryset"] = Evaluator.objects.select_related("user")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class ScheduledInline(admin.TabularInline):
     model = ScheduledCandidate
@@ -164,6 +173,14 @@ class ScheduledInline(admin.TabularInline):
     fields = ["registration", "start_time", "end_time", "convocation_sent_at"]
     readonly_fields = ["convocation_sent_at"]
     autocomplete_fields = ["registration"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("registration__candidate")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "registration":  # its label is the candidate's name
+            kwargs["queryset"] = Registration.objects.select_related("candidate")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Commission)
@@ -175,9 +192,13 @@ class CommissionAdmin(CentreScopedAdminMixin, SimpleHistoryAdmin):
     inlines = [MemberInline, ScheduledInline]
     actions = ["confirm"]
 
-    @admin.display(description=gettext_lazy("membres"))
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            member_total=Count("members", distinct=True))
+
+    @admin.display(description=gettext_lazy("membres"), ordering="member_total")
     def member_count(self, commission):
-        return commission.members.count()
+        return commission.member_total
 
     def save_model(self, request, obj, form, change):
         if not change:

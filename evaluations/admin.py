@@ -17,6 +17,7 @@ from certifications.scoping import staff_centre_ids
 from evaluations import services
 from evaluations.models import (
     CompetenceResult,
+    Decision,
     GeneratedDocument,
     Grid,
     GridEvent,
@@ -28,6 +29,13 @@ from evaluations.models import (
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+    # The relations its rows display: joined, not read once per row.
+    list_select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return (queryset.select_related(*self.list_select_related) if self.list_select_related
+                else queryset)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -43,6 +51,7 @@ class CompetenceResultInline(ReadOnlyInline):
     model = CompetenceResult
     fields = ["competence", "modality_used", "level", "comment", "revision", "updated_by"]
     readonly_fields = fields
+    list_select_related = ("competence", "level", "updated_by")
 
 
 class SignatureInline(ReadOnlyInline):
@@ -56,12 +65,14 @@ class IncidentInline(ReadOnlyInline):
     model = Incident
     fields = ["kind", "description", "reported_by", "reported_at", "resolution", "resolved_at"]
     readonly_fields = fields
+    list_select_related = ("reported_by",)
 
 
 class EventInline(ReadOnlyInline):
     model = GridEvent
     fields = ["at", "actor", "action", "target", "before", "after", "message"]
     readonly_fields = fields
+    list_select_related = ("actor",)
 
 
 class ReopenForm(forms.Form):
@@ -149,6 +160,7 @@ class GridEventAdmin(CentreScopedAdminMixin, admin.ModelAdmin):
 @admin.register(GeneratedDocument)
 class GeneratedDocumentAdmin(admin.ModelAdmin):
     list_display = ["kind", "grid", "verification_code", "created_at", "generated_at"]
+    list_select_related = ["grid__scheduled__registration__candidate"]
     readonly_fields = ["kind", "grid", "verification_code", "content_sha256", "file",
                        "file_sha256", "created_at", "generated_at"]
 
@@ -169,3 +181,32 @@ class GeneratedDocumentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Decision)
+class DecisionAdmin(CentreScopedAdminMixin, admin.ModelAdmin):
+    """The jury's decisions, read only: they are recorded and corrected on the jury pages
+    (evaluations.deliberation), never here."""
+
+    centre_lookup = "registration__centre"
+    list_display = ["__str__", "session", "proposed_outcome", "decided_by", "decided_at",
+                    "final_at"]
+    list_filter = ["outcome", "final_at"]
+    search_fields = ["registration__reference", "registration__candidate__birth_name"]
+    list_select_related = ["registration__candidate", "session_candidate__session",
+                           "decided_by"]
+    date_hierarchy = "decided_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("session"),
+                   ordering="session_candidate__session__date")
+    def session(self, decision):
+        return decision.session_candidate.session

@@ -226,10 +226,21 @@ def record_decision(*, session_candidate: SessionCandidate, actor, outcome: str,
 def current_decisions(session: JurySession) -> list[Decision]:
     return list(Decision.objects.filter(session_candidate__session=session,
                                         superseded_by__isnull=True)
-                .select_related("registration__candidate"))
+                .select_related("registration__candidate",
+                                "registration__version__certification")
+                .prefetch_related("registration__version__blocs"))
+
+
+def _acquired_bloc_titles(decision: Decision) -> dict[str, str]:
+    """Code → title of the blocs the decision acquires, in the referential's order (from the
+    prefetched blocs: one query for the whole session)."""
+    return {bloc.code: bloc.title for bloc in decision.registration.version.blocs.all()
+            if bloc.code in decision.acquired_blocs}
 
 
 def minutes_snapshot(session: JurySession) -> dict:
+    """The content of the PV the president signs (hashed: any change of its shape changes
+    the hash of every PV signed before)."""
     seats = list(session.seats.select_related("member__user"))
     decisions = current_decisions(session)
     return {
@@ -248,9 +259,7 @@ def minutes_snapshot(session: JurySession) -> dict:
              "certification_title": d.registration.version.certification.title,
              "outcome": d.outcome, "acquired_blocs": d.acquired_blocs, "motive": d.motive,
              # Titles of the blocs acquired, so that the PV prints them from what was signed.
-             "acquired_bloc_titles": dict(d.registration.version.blocs
-                                          .filter(code__in=d.acquired_blocs)
-                                          .values_list("code", "title")),
+             "acquired_bloc_titles": _acquired_bloc_titles(d),
              "evaluation_conform": d.evaluation_conform,
              "admission_conditions_met": d.admission_conditions_met,
              "deliberating": d.deliberating,
