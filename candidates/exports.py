@@ -42,10 +42,18 @@ def headers() -> list[str]:
             _("Date d'inscription")]
 
 
+def _in_chunks(queryset: QuerySet[Registration]) -> Iterator[Registration]:
+    """The queryset's rows in its order, read ``CHUNK_SIZE`` at a time: memory stays bounded
+    without a server-side cursor (disabled on PostgreSQL, see settings)."""
+    pks = list(queryset.values_list("pk", flat=True))
+    for start in range(0, len(pks), CHUNK_SIZE):
+        yield from queryset.filter(pk__in=pks[start:start + CHUNK_SIZE])
+
+
 def rows(registrations: QuerySet[Registration]) -> Iterator[list]:
     """One list of values per registration, in the order of ``headers()``; text cells
     already made safe."""
-    for registration in registrations.iterator(chunk_size=CHUNK_SIZE):
+    for registration in _in_chunks(registrations):
         candidate = registration.candidate
         certification = registration.version.certification
         values = [

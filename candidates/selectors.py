@@ -1,10 +1,12 @@
 """Reads of candidates' data that need care: scoped to the user's centres, planned so that
 a page's query count does not grow with its rows (STYLE.md §9)."""
 
+import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Upper
+from django.utils import timezone
 
 from candidates.models import (
     DOSSIER_STATES,
@@ -37,16 +39,36 @@ def companies_visible_to(user) -> QuerySet[Company]:
     return scope_to_centres(Company.objects.all(), user, roles=STAFF_ROLES)
 
 
-def commission_choices(user) -> list[tuple[int, str]]:
-    """The commissions where the user's registrations are scheduled, for the list filter. A
-    lookup across the relation the commissions app declares: candidates never imports it."""
+# The list's commission filter offers the commissions of the last months and the coming
+# ones (a centre holds hundreds a year); an older one stays reachable from its own page.
+COMMISSION_FILTER_DAYS = 400
+
+
+def commission_choices(user, selected=None) -> list[tuple[int, str]]:
+    """The commissions where the user's registrations are scheduled, recent and coming, for
+    the list filter (plus ``selected``). A lookup across the relation the commissions app
+    declares: candidates never imports it."""
     from django.utils.translation import gettext as _
 
-    rows = (registrations_visible_to(user).filter(schedulings__isnull=False)
+    since = timezone.localdate() - datetime.timedelta(days=COMMISSION_FILTER_DAYS)
+    wanted = Q(schedulings__commission__date__gte=since)
+    if str(selected or "").isdigit():
+        wanted |= Q(schedulings__commission_id=int(selected))
+    rows = (registrations_visible_to(user).filter(wanted)
             .values_list("schedulings__commission_id", "schedulings__commission__date")
             .distinct().order_by("-schedulings__commission__date"))
     return [(pk, _("Commission du %(date)s") % {"date": day.strftime("%d/%m/%Y")})
             for pk, day in rows]
+
+
+def registration_years(user) -> list[int]:
+    """Years of registration, newest first, from the first and last dates (two index reads
+    rather than a scan of every registration)."""
+    bounds = registrations_visible_to(user).aggregate(first=Min("registered_on"),
+                                                      last=Max("registered_on"))
+    if bounds["first"] is None:
+        return []
+    return list(range(bounds["last"].year, bounds["first"].year - 1, -1))
 
 
 def filter_form(user, data):
@@ -57,10 +79,11 @@ def filter_form(user, data):
     visible = registrations_visible_to(user)
     return RegistrationFilterForm(
         data,
-        certifications=Certification.objects.filter(
-            pk__in=visible.values("version__certification_id")).order_by("kind", "code"),
-        years=[day.year for day in visible.dates("registered_on", "year", order="DESC")],
-        commissions=commission_choices(user),
+        # One indexed probe per certification, not a scan of the centre's registrations.
+        certifications=Certification.objects.filter(Exists(
+            visible.filter(version__certification=OuterRef("pk")))).order_by("kind", "code"),
+        years=registration_years(user),
+        commissions=commission_choices(user, selected=(data or {}).get("commission")),
     )
 
 
@@ -116,8 +139,9 @@ def matching(term: str) -> Q:
 def state_counts(user) -> list[tuple[str, str, int]]:
     """Registrations per state in the user's centres, every state listed (dashboard): one
     aggregate query."""
+    # COUNT(*) lets PostgreSQL answer from the (centre, state) index alone.
     counts = dict(registrations_visible_to(user).order_by().values_list("state")
-                  .annotate(n=Count("pk")))
+                  .annotate(n=Count("*")))
     return [(state, label, counts.get(state, 0)) for state, label in S.choices]
 
 

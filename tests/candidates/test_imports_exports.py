@@ -784,3 +784,18 @@ def test_export_query_count_does_not_grow_with_rows(client, centre, staff, fmt,
     reader = read_csv if fmt == "csv" else read_xlsx
     assert len(reader(content)) == 301
 
+
+
+def test_export_rows_are_read_in_chunks_in_the_list_order(centre, monkeypatch):
+    """No server-side cursor on PostgreSQL: the export reads CHUNK_SIZE rows at a time and
+    keeps the list's order across chunk boundaries."""
+    from candidates import exports
+    from candidates.models import Registration
+    from tests.factories import make_registration
+
+    registrations = [make_registration(centre=centre) for _ in range(7)]
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 3)
+    queryset = Registration.objects.filter(centre=centre).select_related(
+        "candidate", "company", "version__certification").order_by("-pk")
+    references = [row[0] for row in exports.rows(queryset)]
+    assert references == [r.reference for r in sorted(registrations, key=lambda r: -r.pk)]

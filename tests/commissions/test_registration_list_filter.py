@@ -30,3 +30,51 @@ def test_candidate_list_filters_by_the_commission_a_registration_is_scheduled_in
                         {"commission": commission.pk})
     body = b"".join(export.streaming_content).decode("utf-8-sig")
     assert scheduled.reference in body and other.reference not in body
+
+
+def test_the_filter_offers_recent_commissions_and_keeps_an_older_one_chosen(client):
+    """A centre holds hundreds of commissions a year: the filter lists the recent and coming
+    ones (rendering thousands of options cost 300 ms at volume); an older one asked for in
+    the URL still filters."""
+    import datetime
+
+    from django.utils import timezone
+
+    from candidates.selectors import COMMISSION_FILTER_DAYS
+
+    version = build_version()
+    recent_reg = make_ready(make_registration(version=version))
+    centre = recent_reg.centre
+    old_reg = make_ready(make_registration(version=version, centre=centre))
+    recent = make_commission(centre=centre, certifications=[version.certification],
+                             registrations=[recent_reg])
+    old = make_commission(centre=centre, certifications=[version.certification],
+                          registrations=[old_reg])
+    type(old).objects.filter(pk=old.pk).update(
+        date=timezone.localdate() - datetime.timedelta(days=COMMISSION_FILTER_DAYS + 30))
+    old.refresh_from_db()
+    client.force_login(member(Role.STAFF, centre=centre))
+    url = reverse("candidates:registration_list")
+
+    page = client.get(url).content.decode()
+    assert f"Commission du {recent.date:%d/%m/%Y}" in page
+    assert f"Commission du {old.date:%d/%m/%Y}" not in page
+
+    response = client.get(url, {"commission": old.pk})
+    assert [r.pk for r in response.context["page_obj"]] == [old_reg.pk]
+    assert f"Commission du {old.date:%d/%m/%Y}" in response.content.decode()
+
+
+def test_the_year_filter_spans_the_first_to_the_last_registration(client):
+    import datetime
+
+    version = build_version()
+    first = make_registration(version=version)
+    centre = first.centre
+    type(first).objects.filter(pk=first.pk).update(registered_on=datetime.date(2019, 5, 2))
+    make_registration(version=version, centre=centre)
+    client.force_login(member(Role.STAFF, centre=centre))
+    form = client.get(reverse("candidates:registration_list")).context["form"]
+    years = [value for value, _label in form.fields["year"].choices if value]
+    today = datetime.date.today().year
+    assert years == list(range(today, 2018, -1))

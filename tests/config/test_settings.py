@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
 
@@ -52,3 +53,12 @@ def test_production_start_without_secret_key_is_refused(tmp_path):
 
     assert result.returncode != 0
     assert "SECRET_KEY doit être défini" in result.stderr
+
+
+@pytest.mark.postgres
+def test_no_server_side_cursors_on_postgresql():
+    """A DECLARE … WITH HOLD per form select cost ~15 ms a page (issue 7 bench)."""
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    assert connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] is True
