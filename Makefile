@@ -1,15 +1,25 @@
-# The front door (DESIGN.md §6). `make run` serves the demo; `make test` runs lint + the suite.
+# The front door (DESIGN.md §6). `make run` serves the demo; `make test` runs lint + the suite;
+# `make bench` measures (README « Mesurer les performances »).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1:8000
+# make bench: SCALE (default 20 on PostgreSQL, 2 on SQLite), BENCH_DB (auto, postgresql or
+# sqlite), BENCH_FRESH=1 (drop the bench database first: the volume is loaded once),
+# BENCH_ARGS (more options of python -m tests.bench.run, e.g. --skip load).
+SCALE       ?=
+BENCH_DB    ?= auto
+BENCH_FRESH ?=
+BENCH_ARGS  ?=
+BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: help install run test lint messages migrate demo clean
+.PHONY: help install run test lint messages migrate demo clean bench
 
 help:
 	@echo "make run   - installe, migre, charge la démo et sert http://$(HOST)/"
 	@echo "make test  - installe ce qui manque, puis lint et toute la suite de tests"
+	@echo "make bench - mesure les performances (PostgreSQL si présent), résultats dans var/bench/"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +54,26 @@ test:
 	./deploy/system-deps.sh test
 	$(MAKE) messages lint
 	$(BIN)/python -m pytest
+
+# The bench's own tools (locust, gunicorn), installed only for it.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -c requirements.lock -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+# Its own database (PostgreSQL uimm_bench, else var/bench.sqlite3), loaded with the demo and
+# the volume data (seed_demo --scale: nothing to do when already there), then the measures.
+bench: $(BENCH_STAMP) messages
+	mkdir -p var/bench
+	$(BIN)/python -m tests.bench.environment --db "$(BENCH_DB)" --scale "$(SCALE)" \
+	  $(if $(BENCH_FRESH),--fresh) > var/bench/env.sh
+	set -e; . var/bench/env.sh; \
+	echo "== Banc sur $$BENCH_VENDOR, SCALE=$$SCALE, broker: $${CELERY_BROKER_URL:-aucun} =="; \
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v 0; \
+	DEBUG=1 CELERY_BROKER_URL= $(BIN)/python manage.py seed_demo --scale "$$SCALE" \
+	  > var/bench/seed.log; \
+	tail -n 12 var/bench/seed.log; \
+	$(BIN)/python manage.py collectstatic --noinput -v 0; \
+	$(BIN)/python -m tests.bench.run --out var/bench --scale "$$SCALE" $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache

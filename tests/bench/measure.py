@@ -1,0 +1,94 @@
+"""Timing one request in-process: its query count, the median and p95 of its server time over
+repeated runs, its size — and the same figures for its floor (``tests.bench.floor``)."""
+
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from time import perf_counter
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+WARMUP = 3
+REPEAT = 30
+# Every request goes through the same middleware as behind the production proxy: HTTPS as
+# announced by X-Forwarded-Proto (no redirect), a host of ALLOWED_HOSTS.
+CLIENT_DEFAULTS = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_HOST": "127.0.0.1"}
+
+
+def bench_client(user=None) -> Client:
+    """A test client as a browser behind the proxy, logged in as ``user`` when given."""
+    client = Client(**CLIENT_DEFAULTS)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` in 0..1) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Sample:
+    """What repeated runs of one request gave. Durations in milliseconds."""
+
+    status: int
+    size: int
+    queries: int
+    median_ms: float
+    p95_ms: float
+    min_ms: float
+    runs: int
+    statuses: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def measure(send: Callable, *, warmup: int = WARMUP, repeat: int = REPEAT) -> Sample:
+    """Run ``send()`` (which makes the request and returns the response): ``warmup`` times
+    untimed (caches, connection, compiled templates), once under CaptureQueriesContext for
+    the query count, then ``repeat`` timed runs without capture (capturing costs time)."""
+    for _ in range(warmup):
+        send()
+    with CaptureQueriesContext(connection) as captured:
+        response = send()
+    # Read now: the next request's request_started signal empties the connection's log.
+    queries = len(captured.captured_queries)
+    durations, statuses = [], {response.status_code}
+    for _ in range(max(1, repeat)):
+        start = perf_counter()
+        timed = send()
+        durations.append((perf_counter() - start) * 1000)
+        statuses.add(timed.status_code)
+    return Sample(
+        status=response.status_code,
+        size=len(response.content),
+        queries=queries,
+        median_ms=round(statistics.median(durations), 2),
+        p95_ms=round(percentile(durations, 0.95), 2),
+        min_ms=round(min(durations), 2),
+        runs=len(durations),
+        statuses=sorted(statuses),
+    )
+
+
+def floor_url(size: int) -> str:
+    return f"/__bench__/floor/{max(0, int(size))}/"
+
+
+def measure_floor(client: Client, size: int, *, warmup: int = WARMUP,
+                  repeat: int = REPEAT) -> Sample:
+    """The floor of a page of ``size`` bytes: needs ROOT_URLCONF = "tests.bench.urls"."""
+    return measure(lambda: client.get(floor_url(size)), warmup=warmup, repeat=repeat)
+
+
+def ratio(page: Sample, floor: Sample) -> float | None:
+    if not floor.median_ms:
+        return None
+    return round(page.median_ms / floor.median_ms, 2)
