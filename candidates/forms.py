@@ -25,6 +25,7 @@ from candidates.models import (
     Tutor,
 )
 from certifications.models import Certification, Modality, ReferentialVersion, VersionStatus
+from config.widgets import FastSelect
 
 S = RegistrationState
 
@@ -85,16 +86,16 @@ class RegistrationFilterForm(forms.Form):
     )
     certification = CertificationChoiceField(
         label=_("Certification"), queryset=Certification.objects.none(), required=False,
-        empty_label=_("Toutes"),
+        empty_label=_("Toutes"), widget=FastSelect,
     )
-    state = forms.ChoiceField(label=_("État"), required=False,
+    state = forms.ChoiceField(label=_("État"), required=False, widget=FastSelect,
                               choices=[("", _("Tous")), *RegistrationState.choices])
     step = forms.TypedChoiceField(label=_("Étape"), required=False, choices=STEP_CHOICES,
-                                  coerce=int, empty_value=None)
+                                  coerce=int, empty_value=None, widget=FastSelect)
     year = forms.TypedChoiceField(label=_("Année d'inscription"), required=False, coerce=int,
-                                  empty_value=None)
+                                  empty_value=None, widget=FastSelect)
     commission = forms.TypedChoiceField(label=_("Commission"), required=False, coerce=int,
-                                        empty_value=None)
+                                        empty_value=None, widget=FastSelect)
 
     def __init__(self, *args, certifications, years, commissions=(), **kwargs):
         super().__init__(*args, **kwargs)

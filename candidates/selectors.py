@@ -39,9 +39,9 @@ def companies_visible_to(user) -> QuerySet[Company]:
     return scope_to_centres(Company.objects.all(), user, roles=STAFF_ROLES)
 
 
-# The list's commission filter offers the commissions of the last months and the coming
+# The list's commission filter offers the commissions of the last four months and the coming
 # ones (a centre holds hundreds a year); an older one stays reachable from its own page.
-COMMISSION_FILTER_DAYS = 400
+COMMISSION_FILTER_DAYS = 120
 
 
 def commission_choices(user, selected=None) -> list[tuple[int, str]]:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,14 +39,32 @@ def _store(document: GeneratedDocument, name: str, content: bytes) -> None:
     document.save(update_fields=["file", "file_sha256", "generated_at"])
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+# Transient failures (file system, a database briefly unavailable or locked) are retried;
+# the tasks are idempotent, so a retry or a second delivery never makes a second document.
+RETRIED = (OSError, OperationalError)
+
+
+def _locked_pending(document_id: int, **filters):
+    """The document row locked for storing, or None when it is gone or already has a file."""
+    document = (GeneratedDocument.objects.select_for_update(of=("self",))
+                .filter(pk=document_id, **filters).first())
+    return None if document is None or document.file else document
+
+
+@shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def render_grid_pdf(*, document_id: int) -> bool:
+    document = (GeneratedDocument.objects.select_related("grid")
+                .filter(pk=document_id).first())
+    if document is None or document.file:
+        return False
+    # Rendered outside any transaction: a render (~0.5 s) holds no lock — on SQLite a write
+    # transaction locks the whole database. The row is locked only to store the file.
+    content = pdf.grid_pdf(document)
     with transaction.atomic():
-        document = (GeneratedDocument.objects.select_for_update(of=("self",))
-                    .select_related("grid").filter(pk=document_id).first())
-        if document is None or document.file:
-            return False
-        _store(document, f"grille-{document.grid_id}.pdf", pdf.grid_pdf(document))
+        document = _locked_pending(document_id)
+        if document is None:
+            return False  # stored meanwhile by another delivery of this task
+        _store(document, f"grille-{document.grid_id}.pdf", content)
         GridEvent.objects.create(grid_id=document.grid_id, action=GridEvent.Action.DOCUMENT,
                                  target=document.verification_code,
                                  after={"file_sha256": document.file_sha256})
@@ -130,17 +148,19 @@ def _read(document: GeneratedDocument) -> bytes:
         return stream.read()
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def render_jury_document(*, document_id: int) -> bool:
     """The PDF of one jury document, from its frozen content; once, however often it runs."""
+    document = (GeneratedDocument.objects.select_related("minutes", "session", "decision")
+                .filter(pk=document_id, kind__in=JURY_PDF_KINDS).first())
+    if document is None or document.file:
+        return False
+    content = documents_jury.document_pdf(document)  # outside the transaction, as above
     with transaction.atomic():
-        document = (GeneratedDocument.objects.select_for_update(of=("self",))
-                    .select_related("minutes", "session", "decision")
-                    .filter(pk=document_id, kind__in=JURY_PDF_KINDS).first())
-        if document is None or document.file:
+        locked = _locked_pending(document_id, kind__in=JURY_PDF_KINDS)
+        if locked is None:
             return False
-        _store(document, documents_jury.download_name(document),
-               documents_jury.document_pdf(document))
+        _store(locked, documents_jury.download_name(document), content)
     return True
 
 
@@ -150,7 +170,7 @@ def _render_pending(documents) -> int:
     return sum(render_jury_document(document_id=pk) for pk in pending)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def render_session_documents(*, minutes_id: int) -> int:
     """Every document issued when the PV was signed, then the results e-mailed."""
     session_id = Minutes.objects.filter(pk=minutes_id).values_list("session_id", flat=True).first()
@@ -166,7 +186,7 @@ def render_session_documents(*, minutes_id: int) -> int:
     return rendered
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def render_decision_documents(*, decision_id: int) -> int:
     """The documents of a corrected decision, then the corrected results e-mailed."""
     rendered = _render_pending(GeneratedDocument.objects.filter(decision_id=decision_id))
@@ -178,7 +198,7 @@ RESULTS_ORDER = {GeneratedDocument.Kind.LETTER: 0, GeneratedDocument.Kind.CERTIF
                  GeneratedDocument.Kind.PARTIAL: 2}
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def send_results(*, decision_id: int) -> bool:
     """E-mail the results letter (with the attestation or the relevé) to the candidate: once
     (``sent_at``), never for a decision that a correction has replaced since, and recorded on
@@ -216,7 +236,7 @@ def send_results(*, decision_id: int) -> bool:
     return True
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def build_cpne_bundle(*, document_id: int) -> bool:
     """The ZIP for the GTP « Certifications »: conformity letter, PV, composition of the jury
     with the invitations sent to the unions, attendance sheet. Built once."""

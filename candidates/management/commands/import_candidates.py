@@ -5,14 +5,13 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from candidates.imports import CandidateImportError, import_registrations
 from certifications.models import Centre
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Importe un lot de candidats et d'inscriptions (CSV, voir "
+    help = _("Importe un lot de candidats et d'inscriptions (CSV, voir "
              "docs/import-candidats.md) : tout ou rien.")
 
     def add_arguments(self, parser):

@@ -2,14 +2,13 @@
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from certifications.exchange import dump_referential
 from certifications.models import Certification, CertificationKind
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = _(
         "Écrit une version de référentiel au format « referentiel/1 » sur la sortie "
         "standard (par défaut la dernière version publiée).")
 

@@ -4,13 +4,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
 from certifications.exchange import ReferentialFormatError, import_referentials
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Importe des référentiels au format « referentiel/1 » : tout ou rien.")
+    help = _("Importe des référentiels au format « referentiel/1 » : tout ou rien.")
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE", help=_("fichiers JSON"))

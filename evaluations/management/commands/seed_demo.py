@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from candidates import demo as candidates_demo
 from certifications import demo as certifications_demo
@@ -20,12 +19,13 @@ from evaluations import scale
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Charge les données de démonstration (idempotent).")
+    help = _("Charge les données de démonstration (idempotent).")
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--scale", type=int, default=0, metavar="N",
-            help=gettext_lazy("Ajoute N années-centre de données de volume (≈2 000 inscriptions "
+            # Not lazy: argparse formats its help with re, which refuses a lazy string.
+            help=_("Ajoute N années-centre de données de volume (≈2 000 inscriptions "
                               "chacune, grilles, jurys, décisions) pour mesurer les "
                               "performances ; une seule fois."))
 
