@@ -61,7 +61,8 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 # Its own database (PostgreSQL uimm_bench, else var/bench.sqlite3), loaded with the demo and
-# the volume data (seed_demo --scale: nothing to do when already there), then the measures.
+# the volume data (seed_demo --scale: nothing to do when already there), vacuumed and analysed
+# as autovacuum would have done on a database in service, then the measures.
 bench: $(BENCH_STAMP) messages
 	mkdir -p var/bench
 	$(BIN)/python -m tests.bench.environment --db "$(BENCH_DB)" --scale "$(SCALE)" \
@@ -72,6 +73,8 @@ bench: $(BENCH_STAMP) messages
 	DEBUG=1 CELERY_BROKER_URL= $(BIN)/python manage.py seed_demo --scale "$$SCALE" \
 	  > var/bench/seed.log; \
 	tail -n 12 var/bench/seed.log; \
+	$(BIN)/python manage.py shell -v 0 -c "from django.db import connection; \
+	  connection.vendor == 'postgresql' and connection.cursor().execute('VACUUM ANALYZE')"; \
 	$(BIN)/python manage.py collectstatic --noinput -v 0; \
 	$(BIN)/python -m tests.bench.run --out var/bench --scale "$$SCALE" $(BENCH_ARGS)
 

@@ -329,6 +329,9 @@ class Registration(models.Model):
             models.Index(fields=["centre", "state"]),
             models.Index(fields=["centre", "registered_on"]),
             models.Index(fields=["reference"]),
+            # The default order of every list (newest first) across centres: a national or
+            # multi-centre read and the admin page through the index instead of a sort.
+            models.Index(fields=["-registered_on", "-id"], name="registration_newest_idx"),
         ]
 
     def __str__(self) -> str:

@@ -71,7 +71,8 @@ class Grid(models.Model):
         verbose_name = _("grille d'évaluation")
         verbose_name_plural = _("grilles d'évaluation")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state"])]
+        indexes = [models.Index(fields=["state"]),
+                   models.Index(fields=["-created_at", "-id"], name="grid_newest_idx")]
 
     def __str__(self) -> str:
         return _("Grille de %(candidate)s") % {
@@ -148,7 +149,11 @@ class GridContent(models.Model):
             raise GridLocked(LOCKED_MESSAGE)
 
     def save(self, *args, **kwargs):
-        self._check_unlocked()
+        # ``_grid_checked``: set by the autosave service, which holds the grid's row lock and
+        # has just checked it is not signed (the check would repeat that query).
+        if not getattr(self, "_grid_checked", False):
+            self._check_unlocked()
+        self._grid_checked = False
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -502,6 +507,7 @@ class Decision(models.Model):
         verbose_name = _("décision du jury")
         verbose_name_plural = _("décisions du jury")
         ordering = ["decided_at", "pk"]
+        indexes = [models.Index(fields=["decided_at", "id"], name="decision_order_idx")]
 
     def __str__(self) -> str:
         return f"{self.registration} : {self.get_outcome_display()}"

@@ -512,7 +512,10 @@ class Seeder:
     def grids(self, data: CentreData, rows: list[dict], members: dict, *, signed: bool) -> None:
         rng = self.rng
         grids = Grid.objects.bulk_create([
-            Grid(scheduled=r["scheduled"], created_at=self.now) for r in rows])
+            Grid(scheduled=r["scheduled"], created_at=timezone.make_aware(
+                datetime.datetime.combine(r["commission"].date, datetime.time(8))
+                + datetime.timedelta(minutes=i % 600)))
+            for i, r in enumerate(rows)])
         competence_results = []
         for grid, row in zip(grids, rows, strict=True):
             row["grid"] = grid
@@ -675,7 +678,10 @@ class Seeder:
                 acquired_blocs=blocs if outcome != Outcome.FAILED else [],
                 evaluation_conform=True, admission_conditions_met=True,
                 deliberating=deliberating_by_session[session.pk], abstentions=[],
-                decided_by=data.staff, decided_at=self.now,
+                decided_by=data.staff,
+                decided_at=timezone.make_aware(datetime.datetime.combine(
+                    session.date, datetime.time(14))) + datetime.timedelta(
+                    minutes=len(decisions) % 600),
                 final_at=self.now if closed else None))
         Decision.objects.bulk_create(decisions, batch_size=2000)
         self.count("jury sessions", len(sessions))

@@ -191,13 +191,16 @@ def save_field(*, grid: Grid, row_kind: str, row_id: int, field: str, value, rev
         return row
     setattr(row, field, new)
     row.updated_by = actor
-    row.revision = F("revision") + 1
+    # The grid and the row are locked (FOR UPDATE) and the grid checked unsigned above: the
+    # model's own check and a re-read of the revision would only repeat those queries.
+    row.revision = revision + 1
+    row._grid_checked = True
     row.save()
-    row.refresh_from_db()
     _event(grid, A.CHANGED, actor=actor, target=f"{target}.{field}",
            before={field: _plain(old)}, after={field: _plain(new)})
-    if grid.signatures.filter(voided_at__isnull=True).exists():
-        _void_signatures(grid, actor=actor,
+    signatures = list(grid.signatures.filter(voided_at__isnull=True))
+    if signatures:
+        _void_signatures(grid, actor=actor, signatures=signatures,
                          reason=_("Contenu de la grille modifié après cette signature."))
     return row
 
