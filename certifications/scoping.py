@@ -11,15 +11,22 @@ from django.db.models import QuerySet
 from certifications.models import Centre, CentreMembership, Role
 
 
-def user_roles(user) -> set[str]:
-    """Every role the user holds in any centre (cached on the user object for the request)."""
+def memberships_of(user) -> list[tuple[str, int]]:
+    """The user's (role, centre id) pairs: one query per request, cached on the user object
+    (the middleware loads the user anew for each request, so a change of membership counts
+    from the next request). Roles and centres below are read from it."""
     if not getattr(user, "is_authenticated", False):
-        return set()
-    cached = getattr(user, "_roles_cache", None)
+        return []
+    cached = getattr(user, "_memberships_cache", None)
     if cached is None:
-        cached = set(CentreMembership.objects.filter(user=user).values_list("role", flat=True))
-        user._roles_cache = cached
+        cached = user._memberships_cache = list(
+            CentreMembership.objects.filter(user=user).values_list("role", "centre_id"))
     return cached
+
+
+def user_roles(user) -> set[str]:
+    """Every role the user holds in any centre."""
+    return {role for role, _centre in memberships_of(user)}
 
 
 def has_role(user, role: str) -> bool:
@@ -27,21 +34,11 @@ def has_role(user, role: str) -> bool:
 
 
 def centre_ids_for(user, roles: Iterable[str] | None = None) -> list[int]:
-    """Ids of the centres where the user holds one of ``roles`` (any role when None)."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    # A page asks several times (scoping, permissions, admin filters): one query per set of
-    # roles, cached on the user object like ``user_roles`` — that is, for the request.
-    cache = getattr(user, "_centre_ids_cache", None)
-    if cache is None:
-        cache = user._centre_ids_cache = {}
-    key = None if roles is None else frozenset(roles)
-    if key not in cache:
-        memberships = CentreMembership.objects.filter(user=user)
-        if key is not None:
-            memberships = memberships.filter(role__in=list(key))
-        cache[key] = list(memberships.values_list("centre_id", flat=True).distinct())
-    return list(cache[key])
+    """Ids of the centres where the user holds one of ``roles`` (any role when None), in a
+    stable order."""
+    wanted = None if roles is None else set(roles)
+    return sorted({centre for role, centre in memberships_of(user)
+                   if wanted is None or role in wanted})
 
 
 def centres_for(user, roles: Iterable[str] | None = None) -> QuerySet[Centre]:

@@ -44,10 +44,13 @@ def commissions_visible_to(user) -> QuerySet[Commission]:
     )
 
 
-def evaluator_commissions(user) -> dict[str, list[Commission]]:
-    """« Mes commissions »: upcoming and past, with counts, in a fixed number of queries."""
+def evaluator_commissions(user, *, upcoming_only: int | None = None
+                          ) -> dict[str, list[Commission]]:
+    """« Mes commissions »: upcoming and past, with counts, in a fixed number of queries.
+    ``upcoming_only=N``: the next N commissions only (the dashboard), so that the read does
+    not grow with the years an evaluator has served."""
     today = timezone.localdate()
-    commissions = list(
+    commissions = (
         Commission.objects.filter(members__evaluator__user=user)
         .exclude(status="cancelled")
         .annotate(candidate_count=Count("scheduled", distinct=True))
@@ -56,6 +59,10 @@ def evaluator_commissions(user) -> dict[str, list[Commission]]:
                                    .filter(evaluator__user=user), to_attr="mine"))
         .order_by("date", "start_time")
     )
+    if upcoming_only is not None:
+        return {"upcoming": list(commissions.filter(date__gte=today)[:upcoming_only]),
+                "past": []}
+    commissions = list(commissions)
     return {
         "upcoming": [c for c in commissions if c.date >= today],
         "past": [c for c in commissions if c.date < today][::-1],

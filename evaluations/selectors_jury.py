@@ -6,7 +6,8 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from candidates.models import (
@@ -57,22 +58,36 @@ def session_for_page(user, pk: int) -> JurySession:
             .get(pk=pk))
 
 
-def sessions_of_member(user) -> list[JurySession]:
-    """The sessions a jury member sits on, open and upcoming first, with their own seat."""
+def sessions_of_member(user, *, limit: int | None = None) -> list[JurySession]:
+    """The sessions a jury member sits on, open and upcoming first, with their own seat.
+    ``limit=N``: the first N of that order only (the dashboard), read in two bounded queries
+    rather than every session of the member's years of service."""
     if not user.is_authenticated:
         return []
-    sessions = list(
-        JurySession.objects.filter(seats__member__user=user).select_related("centre")
-        .annotate(candidate_count=Count("candidates", distinct=True))
-        .prefetch_related(Prefetch("seats", queryset=Seat.objects.filter(member__user=user),
-                                   to_attr="mine"))
-        .order_by("date"))
     today = timezone.localdate()
-    for session in sessions:
+    sessions = (
+        JurySession.objects.filter(seats__member__user=user).select_related("centre")
+        # A correlated count, computed for the rows returned only (a GROUP BY counted the
+        # candidates of every session of the member's years before the LIMIT).
+        .annotate(candidate_count=Coalesce(Subquery(
+            SessionCandidate.objects.filter(session=OuterRef("pk")).order_by()
+            .values("session").annotate(n=Count("pk")).values("n")), 0))
+        .prefetch_related(Prefetch("seats", queryset=Seat.objects.filter(member__user=user),
+                                   to_attr="mine")))
+    is_current = Q(status=SessionStatus.OPEN) | Q(status=SessionStatus.PLANNED, date__gte=today)
+    if limit is not None:
+        current = list(sessions.filter(is_current).order_by("date", "pk")[:limit])
+        past = list(sessions.exclude(is_current).order_by("-date", "-pk")[:limit - len(current)]
+                    ) if len(current) < limit else []
+        chosen = current + past
+    else:
+        everything = list(sessions.order_by("date", "pk"))
+        current = [s for s in everything if s.status == SessionStatus.OPEN
+                   or (s.status == SessionStatus.PLANNED and s.date >= today)]
+        chosen = current + [s for s in reversed(everything) if s not in current]
+    for session in chosen:
         session.seat = session.mine[0] if session.mine else None
-    current = [s for s in sessions if s.status == SessionStatus.OPEN
-               or (s.status == SessionStatus.PLANNED and s.date >= today)]
-    return current + [s for s in reversed(sessions) if s not in current]
+    return chosen
 
 
 # ---------------------------------------------------------------------------

@@ -13,6 +13,9 @@ from commissions.models import Evaluator
 from commissions.selectors import evaluator_commissions
 from evaluations.selectors_jury import sessions_of_member
 
+# Commissions and sessions a dashboard lists; « Toutes mes … » links to the full lists.
+DASHBOARD_ITEMS = 5
+
 DASHBOARD_ORDER = [Role.STAFF, Role.EVALUATOR, Role.JURY, Role.NATIONAL]
 
 
@@ -29,10 +32,11 @@ def dashboard(request):
     if Role.EVALUATOR in roles:
         evaluator = Evaluator.objects.filter(user=request.user).first()
         if evaluator is not None:
-            context["evaluator_commissions"] = evaluator_commissions(request.user)
+            context["evaluator_commissions"] = evaluator_commissions(
+                request.user, upcoming_only=DASHBOARD_ITEMS)
             context["charter_pending"] = not has_accepted_current_charter(evaluator)
     if Role.JURY in roles:
-        context["jury_sessions"] = sessions_of_member(request.user)
+        context["jury_sessions"] = sessions_of_member(request.user, limit=DASHBOARD_ITEMS)
     if Role.STAFF in roles or Role.NATIONAL in roles:
         context["recent_versions"] = versions_for_listing()[:8]
     return render(request, "dashboard.html", context)

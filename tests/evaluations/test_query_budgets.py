@@ -222,7 +222,10 @@ def test_jury_dashboard_queries_do_not_grow_with_sessions(client, centre, certif
         juries.add_seat(session=session, member=jury["cfdt"])
         return session
 
+    # One coming and one past session: the dashboard reads each kind in its own bounded
+    # query (a kind with no session skips its prefetch, one query less).
     session(20)
+    session(-10)
     client.force_login(jury["president"].user)
     small = page_queries(client, DASHBOARD, warm=True)
     for days in (-60, -30, 25, 40, 90):
@@ -504,3 +507,19 @@ def test_admin_decisions_and_documents_changelists_queries_do_not_grow(
     deliberation.correct_decision(decision=decision, actor=staff, outcome="non_admis",
                                   acquired_blocs=[], reason="Erreur de saisie des blocs.")
     assert_flat(small, page_queries(client, url))
+
+
+def test_dashboard_lists_the_first_sessions_of_the_full_order(centre, certification, jury):
+    """The dashboard's bounded read gives the first five of « Mes sessions »' order: open and
+    coming sessions first by date, then the most recent past ones."""
+    from evaluations.selectors_jury import sessions_of_member
+
+    for days in (-400, -60, -30, -5, 3, 25, 40, 90):
+        session = JurySession.objects.create(centre=centre, date=in_days(days),
+                                             start_time=datetime.time(9, 0), place="Nantes")
+        session.certifications.set([certification])
+        juries.add_seat(session=session, member=jury["president"], president=True)
+    user = jury["president"].user
+    full = [s.pk for s in sessions_of_member(user)]
+    for limit in (2, 4, 5, 8):
+        assert [s.pk for s in sessions_of_member(user, limit=limit)] == full[:limit]
