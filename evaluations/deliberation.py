@@ -39,6 +39,13 @@ def signed_grids(registration: Registration) -> list[Grid]:
                                     state=GridState.SIGNED).order_by("locked_at"))
 
 
+def signed_competences(grid: Grid) -> list[dict]:
+    """The signed competences as the proposal and the conformity check read them: from the
+    grid's summary (a page may defer the full snapshot), else from its snapshot."""
+    summary = grid.summary
+    return summary["competences"] if summary else grid.snapshot["competences"]
+
+
 def propose(registration: Registration, grids: list[Grid] | None = None) -> Proposal:
     """A full CQPM/CQPI only if every competence is acquired (a branch rule); otherwise the
     blocs whose competences are all acquired (validation partielle). A bloc, CCPM or CCPI is
@@ -47,7 +54,7 @@ def propose(registration: Registration, grids: list[Grid] | None = None) -> Prop
     mastered: dict[str, bool] = {}
     blocs: dict[str, list[str]] = {}
     for grid in grids:
-        for item in grid.snapshot["competences"]:
+        for item in signed_competences(grid):
             level = item["level"] or {}
             mastered[item["code"]] = bool(level.get("mastered"))
             if item["bloc"]:
@@ -80,7 +87,7 @@ def conformity(registration: Registration, grids: list[Grid] | None = None) -> l
     checks = []
     # Every competence evaluated with a modality the referential allows.
     allowed = {c.code: c.modalities for c in registration.version.competences.all()}
-    evaluated = {item["code"]: item for g in grids for item in g.snapshot["competences"]}
+    evaluated = {item["code"]: item for g in grids for item in signed_competences(g)}
     problems = [_("%(code)s n'a pas été évaluée.") % {"code": code}
                 for code in allowed if code not in evaluated]
     problems += [_("%(code)s : modalité « %(m)s » non prévue par le référentiel.")

@@ -62,6 +62,10 @@ class Grid(models.Model):
     snapshot = models.JSONField(_("contenu signé"), null=True, blank=True, editable=False)
     snapshot_sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, blank=True,
                                        editable=False)
+    # What the jury's proposal and conformity check read of the signed content (no criteria):
+    # derived from the snapshot when it is locked, so that a session page of 100 candidates
+    # does not parse 100 full snapshots. Never hashed: the snapshot stays the signed truth.
+    summary = models.JSONField(_("résumé pour le jury"), null=True, blank=True, editable=False)
     reopened_at = models.DateTimeField(_("rouverte le"), null=True, blank=True, editable=False)
     reopen_count = models.PositiveSmallIntegerField(default=0, editable=False)
 

@@ -85,7 +85,7 @@ from evaluations.models import (
     Minutes,
     Signature,
 )
-from evaluations.services import CURRENT_CONSENT_VERSION, sha256_of, snapshot_of
+from evaluations.services import CURRENT_CONSENT_VERSION, sha256_of, snapshot_of, summary_of
 
 UNIT = 2000                 # registrations in a centre's year
 MARKER_CENTRE = "volume-01"
@@ -587,6 +587,7 @@ class Seeder:
             grid.locked_at = at
             grid.snapshot = snapshot
             grid.snapshot_sha256 = digest
+            grid.summary = summary_of(snapshot)
             president = grid_members[-1].evaluator.user
             events += [
                 GridEvent(grid=grid, at=at, actor=president,
@@ -609,7 +610,8 @@ class Seeder:
                                                content_sha256=digest, created_at=at))
         # Written as draft, then locked in one statement per batch: the lock is the last write.
         Grid.objects.bulk_update([r["grid"] for r in rows],
-                                 ["state", "locked_at", "snapshot", "snapshot_sha256"],
+                                 ["state", "locked_at", "snapshot", "snapshot_sha256",
+                                  "summary"],
                                  batch_size=200)
         Signature.objects.bulk_create(signatures, batch_size=500)
         GeneratedDocument.objects.bulk_create(documents, batch_size=2000)

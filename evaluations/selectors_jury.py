@@ -184,8 +184,11 @@ REGISTRATION_RELATED = ["registration__candidate__employer", "registration__comp
                         "registration__company_opinion"]
 
 
-def _grids_by_registration(registration_ids) -> dict[int, list[Grid]]:
-    """Signed grids with what the conformity check reads, grouped per registration."""
+def _grids_by_registration(registration_ids, *, snapshots: bool = False
+                           ) -> dict[int, list[Grid]]:
+    """Signed grids with what the conformity check reads, grouped per registration; their
+    full snapshots only when asked (the synthesis shows every criterion; the session page
+    reads the summaries)."""
     members = (CommissionMember.objects.select_related("evaluator__user")
                .prefetch_related(Prefetch("evaluator__conflicts",
                                           queryset=ConflictDeclaration.objects
@@ -202,6 +205,8 @@ def _grids_by_registration(registration_ids) -> dict[int, list[Grid]]:
                                         .select_related("reported_by", "resolved_by")),
                                Prefetch("scheduled__commission__members", queryset=members))
              .order_by("locked_at", "pk"))
+    if not snapshots:
+        grids = grids.defer("snapshot")
     grouped = defaultdict(list)
     for grid in grids:
         grouped[grid.scheduled.registration_id].append(grid)
@@ -242,9 +247,11 @@ class CandidateRow:
             or sorted(self.decision.acquired_blocs) != sorted(self.proposal.acquired_blocs))
 
 
-def _rows(session: JurySession, candidates: list[SessionCandidate]) -> list[CandidateRow]:
+def _rows(session: JurySession, candidates: list[SessionCandidate], *,
+          snapshots: bool = False) -> list[CandidateRow]:
     seats = [s for s in session.seats.all() if s.present]
-    grids = _grids_by_registration(c.registration_id for c in candidates)
+    grids = _grids_by_registration((c.registration_id for c in candidates),
+                                   snapshots=snapshots)
     decisions = {d.session_candidate_id: d for d in Decision.objects.filter(
         session_candidate__in=candidates, superseded_by__isnull=True).select_related(
         "decided_by")}
@@ -344,7 +351,7 @@ def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
     """What the jury reads on one candidate: the row of the session page plus each bloc and
     competence from the signed grid snapshots, the dossier, the company avis, incidents and
     the decisions (with corrections)."""
-    row = _rows(session, [candidate])[0]
+    row = _rows(session, [candidate], snapshots=True)[0]
     registration = candidate.registration
     planned = {p.competence.code: p.modality for p in registration.planned_modalities.all()}
     opinion = getattr(registration, "company_opinion", None)

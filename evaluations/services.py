@@ -359,6 +359,19 @@ def snapshot_of(*, grid_pk: int, scheduled: ScheduledCandidate, members: list,
     }
 
 
+SUMMARY_KEYS = ("code", "modality_used", "modality_label", "comment")
+
+
+def summary_of(snapshot: dict) -> dict:
+    """The part of a signed snapshot the jury's proposal and conformity check read: per
+    competence its code, bloc, level (mastered or not), modality and comment."""
+    return {"competences": [
+        {**{key: item[key] for key in SUMMARY_KEYS},
+         "bloc": {"code": item["bloc"]["code"]} if item["bloc"] else None,
+         "level": {"mastered": item["level"]["mastered"]} if item["level"] else None}
+        for item in snapshot["competences"]]}
+
+
 def signature_problems(grid: Grid, member: CommissionMember) -> list[str]:
     """The impartiality check runs again at signature (data may have changed, DOMAIN.md §4)."""
     registration = grid.scheduled.registration
@@ -435,8 +448,9 @@ def _lock(grid: Grid, *, snapshot: dict, digest: str, actor) -> GeneratedDocumen
     grid.locked_at = timezone.now()
     grid.snapshot = snapshot
     grid.snapshot_sha256 = digest
+    grid.summary = summary_of(snapshot)
     grid._allow_locked_write = True
-    grid.save(update_fields=["state", "locked_at", "snapshot", "snapshot_sha256"])
+    grid.save(update_fields=["state", "locked_at", "snapshot", "snapshot_sha256", "summary"])
     _event(grid, A.LOCKED, actor=actor, after={"sha256": digest})
     # Each signing round issues its own document and code, even for identical content: the
     # code of a reopened round stays « no longer valid » on the verify page.
@@ -467,9 +481,10 @@ def reopen_grid(*, grid: Grid, actor, reason: str) -> Grid:
     grid.reopen_count = F("reopen_count") + 1
     grid.snapshot = None
     grid.snapshot_sha256 = ""
+    grid.summary = None
     grid._allow_locked_write = True
     grid.save(update_fields=["state", "reopened_at", "reopen_count", "snapshot",
-                             "snapshot_sha256"])
+                             "snapshot_sha256", "summary"])
     grid.refresh_from_db()
     _void_signatures(grid, actor=actor, reason=_("Grille rouverte : %(reason)s")
                      % {"reason": reason.strip()})
