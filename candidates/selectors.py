@@ -42,6 +42,9 @@ def companies_visible_to(user) -> QuerySet[Company]:
 # The list's commission filter offers the commissions of the last four months and the coming
 # ones (a centre holds hundreds a year); an older one stays reachable from its own page.
 COMMISSION_FILTER_DAYS = 120
+# At most this many (the latest dates): a user of many centres would otherwise get a select of
+# a thousand commissions, unusable and ~40 ms to render.
+COMMISSION_FILTER_MAX = 150
 
 
 def commission_choices(user, selected=None) -> list[tuple[int, str]]:
@@ -54,9 +57,15 @@ def commission_choices(user, selected=None) -> list[tuple[int, str]]:
     wanted = Q(schedulings__commission__date__gte=since)
     if str(selected or "").isdigit():
         wanted |= Q(schedulings__commission_id=int(selected))
-    rows = (registrations_visible_to(user).filter(wanted)
-            .values_list("schedulings__commission_id", "schedulings__commission__date")
-            .distinct().order_by("-schedulings__commission__date"))
+    rows = list(registrations_visible_to(user).filter(wanted)
+                .values_list("schedulings__commission_id", "schedulings__commission__date")
+                .distinct().order_by("-schedulings__commission__date",
+                                     "-schedulings__commission_id")[:COMMISSION_FILTER_MAX])
+    if str(selected or "").isdigit() and int(selected) not in {pk for pk, _day in rows}:
+        rows += list(registrations_visible_to(user)
+                     .filter(schedulings__commission_id=int(selected))
+                     .values_list("schedulings__commission_id", "schedulings__commission__date")
+                     .distinct()[:1])
     return [(pk, _("Commission du %(date)s") % {"date": day.strftime("%d/%m/%Y")})
             for pk, day in rows]
 

@@ -78,3 +78,24 @@ def test_the_year_filter_spans_the_first_to_the_last_registration(client):
     years = [value for value, _label in form.fields["year"].choices if value]
     today = datetime.date.today().year
     assert years == list(range(today, 2018, -1))
+
+
+def test_the_filter_offers_at_most_the_latest_commissions(client, monkeypatch):
+    """A user of many centres sees many recent commissions: the filter offers the latest
+    COMMISSION_FILTER_MAX of them, and one chosen beyond them is still offered."""
+    from candidates import selectors
+
+    monkeypatch.setattr(selectors, "COMMISSION_FILTER_MAX", 2)
+    version = build_version()
+    first = make_ready(make_registration(version=version))
+    centre = first.centre
+    commissions = [make_commission(centre=centre, certifications=[version.certification],
+                                   registrations=[registration])
+                   for registration in [first] + [make_ready(make_registration(
+                       version=version, centre=centre)) for _ in range(2)]]
+    staff = member(Role.STAFF, centre=centre)
+    offered = [pk for pk, _label in selectors.commission_choices(staff)]
+    assert len(offered) == 2
+    left_out = next(c for c in commissions if c.pk not in offered)
+    chosen = [pk for pk, _label in selectors.commission_choices(staff, selected=left_out.pk)]
+    assert left_out.pk in chosen and len(chosen) == 3
