@@ -75,16 +75,12 @@ def sessions_of_member(user, *, limit: int | None = None) -> list[JurySession]:
         .prefetch_related(Prefetch("seats", queryset=Seat.objects.filter(member__user=user),
                                    to_attr="mine")))
     is_current = Q(status=SessionStatus.OPEN) | Q(status=SessionStatus.PLANNED, date__gte=today)
+    current = sessions.filter(is_current).order_by("date", "pk")
+    past = sessions.exclude(is_current).order_by("-date", "-pk")
     if limit is not None:
-        current = list(sessions.filter(is_current).order_by("date", "pk")[:limit])
-        past = list(sessions.exclude(is_current).order_by("-date", "-pk")[:limit - len(current)]
-                    ) if len(current) < limit else []
-        chosen = current + past
-    else:
-        everything = list(sessions.order_by("date", "pk"))
-        current = [s for s in everything if s.status == SessionStatus.OPEN
-                   or (s.status == SessionStatus.PLANNED and s.date >= today)]
-        chosen = current + [s for s in reversed(everything) if s not in current]
+        current = list(current[:limit])
+        past = past[:limit - len(current)] if len(current) < limit else []
+    chosen = [*current, *past]
     for session in chosen:
         session.seat = session.mine[0] if session.mine else None
     return chosen
