@@ -225,9 +225,8 @@ class CentreData:
 
 
 class Seeder:
-    def __init__(self, *, seed: int = 20261125, log=print):
+    def __init__(self, *, seed: int = 20261125):
         self.rng = random.Random(seed)  # noqa: S311 - reproducible volume data, not secrets
-        self.log = log
         self.password = make_password(DEMO_PASSWORD)
         self.today = timezone.localdate()
         self.now = timezone.now()
@@ -716,7 +715,7 @@ def seed_scale(scale: int, *, log=print) -> dict[str, int]:
         log("Données de volume déjà chargées (centre volume-01) : rien à faire.")
         return {}
     with transaction.atomic():
-        seeder = Seeder(log=log)
+        seeder = Seeder()
         versions = load_versions()
         centre_plan = plan(scale)
         for index, (code, units) in enumerate(centre_plan, start=1):
