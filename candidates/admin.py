@@ -24,25 +24,7 @@ from candidates.models import (
     TrainingRecord,
     Tutor,
 )
-from certifications.admin_scoping import CentreScopedAdminMixin
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    # The relations its rows display: joined, not read once per row.
-    list_select_related: tuple[str, ...] = ()
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return (queryset.select_related(*self.list_select_related) if self.list_select_related
-                else queryset)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from certifications.admin_scoping import CentreScopedAdminMixin, ReadOnlyInline
 
 
 class TutorInline(admin.TabularInline):

@@ -1,4 +1,7 @@
-"""Admin classes of every app scope their rows to the staff member's centres (DESIGN.md §1b)."""
+"""Admin classes of every app scope their rows to the staff member's centres (DESIGN.md §1b);
+the read-only inline they share."""
+
+from django.contrib import admin
 
 from certifications.models import Role
 from certifications.scoping import scope_to_centres, staff_centre_ids
@@ -22,3 +25,27 @@ class CentreScopedAdminMixin:
         if db_field.related_model is Centre and not request.user.is_superuser:
             kwargs["queryset"] = Centre.objects.filter(pk__in=staff_centre_ids(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown, never added, changed or deleted from the admin (history, audit, content
+    changed only through the services)."""
+
+    extra = 0
+    can_delete = False
+    # The relations its rows display: joined, not read once per row.
+    list_select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return (queryset.select_related(*self.list_select_related) if self.list_select_related
+                else queryset)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

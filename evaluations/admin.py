@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from certifications.admin_scoping import CentreScopedAdminMixin
+from certifications.admin_scoping import CentreScopedAdminMixin, ReadOnlyInline
 from certifications.scoping import staff_centre_ids
 from evaluations import services
 from evaluations.models import (
@@ -24,27 +24,6 @@ from evaluations.models import (
     Incident,
     Signature,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    # The relations its rows display: joined, not read once per row.
-    list_select_related: tuple[str, ...] = ()
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        return (queryset.select_related(*self.list_select_related) if self.list_select_related
-                else queryset)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CompetenceResultInline(ReadOnlyInline):
