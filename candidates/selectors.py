@@ -53,19 +53,16 @@ def commission_choices(user, selected=None) -> list[tuple[int, str]]:
     declares: candidates never imports it."""
     from django.utils.translation import gettext as _
 
+    scheduled = (registrations_visible_to(user)
+                 .values_list("schedulings__commission_id", "schedulings__commission__date")
+                 .distinct())
     since = timezone.localdate() - datetime.timedelta(days=COMMISSION_FILTER_DAYS)
-    wanted = Q(schedulings__commission__date__gte=since)
-    if str(selected or "").isdigit():
-        wanted |= Q(schedulings__commission_id=int(selected))
-    rows = list(registrations_visible_to(user).filter(wanted)
-                .values_list("schedulings__commission_id", "schedulings__commission__date")
-                .distinct().order_by("-schedulings__commission__date",
-                                     "-schedulings__commission_id")[:COMMISSION_FILTER_MAX])
-    if str(selected or "").isdigit() and int(selected) not in {pk for pk, _day in rows}:
-        rows += list(registrations_visible_to(user)
-                     .filter(schedulings__commission_id=int(selected))
-                     .values_list("schedulings__commission_id", "schedulings__commission__date")
-                     .distinct()[:1])
+    rows = list(scheduled.filter(schedulings__commission__date__gte=since)
+                .order_by("-schedulings__commission__date",
+                          "-schedulings__commission_id")[:COMMISSION_FILTER_MAX])
+    selected = int(selected) if str(selected or "").isdigit() else None
+    if selected is not None and selected not in {pk for pk, _day in rows}:
+        rows += list(scheduled.filter(schedulings__commission_id=selected)[:1])
     return [(pk, _("Commission du %(date)s") % {"date": day.strftime("%d/%m/%Y")})
             for pk, day in rows]
 
