@@ -44,24 +44,26 @@ def _store(document: GeneratedDocument, name: str, content: bytes) -> None:
 RETRIED = (OSError, OperationalError)
 
 
-def _locked_pending(document_id: int, **filters):
-    """The document row locked for storing, or None when it is gone or already has a file."""
-    document = (GeneratedDocument.objects.select_for_update(of=("self",))
-                .filter(pk=document_id, **filters).first())
+def _pending(document_id: int, *, lock: bool = False, related=(), **filters):
+    """The document still to render, or None when it is gone or already has its file;
+    ``lock``: its row locked, to store the file."""
+    documents = GeneratedDocument.objects.filter(pk=document_id, **filters)
+    documents = (documents.select_for_update(of=("self",)) if lock
+                 else documents.select_related(*related))
+    document = documents.first()
     return None if document is None or document.file else document
 
 
 @shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def render_grid_pdf(*, document_id: int) -> bool:
-    document = (GeneratedDocument.objects.select_related("grid")
-                .filter(pk=document_id).first())
-    if document is None or document.file:
+    document = _pending(document_id, related=["grid"])
+    if document is None:
         return False
     # Rendered outside any transaction: a render (~0.5 s) holds no lock — on SQLite a write
     # transaction locks the whole database. The row is locked only to store the file.
     content = pdf.grid_pdf(document)
     with transaction.atomic():
-        document = _locked_pending(document_id)
+        document = _pending(document_id, lock=True)
         if document is None:
             return False  # stored meanwhile by another delivery of this task
         _store(document, f"grille-{document.grid_id}.pdf", content)
@@ -151,13 +153,13 @@ def _read(document: GeneratedDocument) -> bytes:
 @shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def render_jury_document(*, document_id: int) -> bool:
     """The PDF of one jury document, from its frozen content; once, however often it runs."""
-    document = (GeneratedDocument.objects.select_related("minutes", "session", "decision")
-                .filter(pk=document_id, kind__in=JURY_PDF_KINDS).first())
-    if document is None or document.file:
+    document = _pending(document_id, related=["minutes", "session", "decision"],
+                        kind__in=JURY_PDF_KINDS)
+    if document is None:
         return False
     content = documents_jury.document_pdf(document)  # outside the transaction, as above
     with transaction.atomic():
-        locked = _locked_pending(document_id, kind__in=JURY_PDF_KINDS)
+        locked = _pending(document_id, lock=True, kind__in=JURY_PDF_KINDS)
         if locked is None:
             return False
         _store(locked, documents_jury.download_name(document), content)

@@ -134,6 +134,48 @@ def test_render_task_run_twice_produces_one_file(signed, media_root):
     assert GridEvent.objects.filter(grid=signed, action=GridEvent.Action.DOCUMENT).count() == 1
 
 
+@pytest.mark.slow
+def test_render_holds_no_lock_and_a_delivery_that_lost_the_race_stores_nothing(
+        transactional_db, signed, media_root, monkeypatch):
+    """The PDF (~0.5 s) is rendered outside any transaction — on SQLite a write transaction
+    locks the whole database — and the row is locked only to store it. A second delivery of
+    the task that stored the file while this one rendered wins; this one stores nothing."""
+    from django.db import connection
+
+    document = grid_document(signed)
+    if document.file:  # rendered at signature (on commit, eager): start from a pending one
+        document.file.delete(save=False)
+        GeneratedDocument.objects.filter(pk=document.pk).update(file="", file_sha256="",
+                                                                generated_at=None)
+    events = GridEvent.objects.filter(grid=signed, action=GridEvent.Action.DOCUMENT)
+    events_before = events.count()
+    real_render = pdf.grid_pdf
+    seen = []
+
+    def render_while_another_delivery_stores(doc):
+        seen.append(connection.in_atomic_block)
+        if len(seen) == 1:  # the other delivery runs to the end meanwhile
+            assert render_grid_pdf(document_id=doc.pk) is True
+        return real_render(doc)
+
+    monkeypatch.setattr(pdf, "grid_pdf", render_while_another_delivery_stores)
+    assert render_grid_pdf(document_id=document.pk) is False
+    assert seen == [False, False]
+    assert len(list((media_root / "documents" / "grille").iterdir())) == 1
+    assert events.count() == events_before + 1
+
+
+def test_render_tasks_retry_database_errors():
+    """A database briefly down or locked is retried like a file-system error (idempotent)."""
+    from django.db import OperationalError
+
+    from evaluations import tasks
+
+    for task in (tasks.render_grid_pdf, tasks.render_jury_document,
+                 tasks.render_session_documents):
+        assert {OSError, OperationalError} <= set(task.autoretry_for)
+
+
 def test_render_task_ignores_an_unknown_document(db):
     assert render_grid_pdf(document_id=987654) is False
 
