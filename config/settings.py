@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "nested_admin",
     "rules.apps.AutodiscoverRulesConfig",
     "simple_history",
+    "pgtrigger",
     "certifications",
     "candidates",
     "commissions",
