@@ -38,6 +38,7 @@ from candidates.models import (
 )
 from certifications.models import Modality
 from config.links import read_token
+from config.tasks import send_on_commit
 
 S = RegistrationState
 
@@ -546,7 +547,7 @@ def issue_link(*, registration: Registration, purpose: str, actor) -> AccessLink
               "date": date_format(timezone.localtime(link.expires_at), "SHORT_DATETIME_FORMAT")})
     from candidates.tasks import send_link_email
 
-    transaction.on_commit(lambda: send_link_email.delay(link_id=link.pk))
+    send_on_commit(send_link_email, link_id=link.pk)
     return link
 
 

@@ -20,6 +20,7 @@ from commissions.models import (
     SessionStatus,
     UnionInvitation,
 )
+from config.tasks import send_on_commit
 
 
 class JuryRuleError(ValidationError):
@@ -80,8 +81,7 @@ def invite_unions(*, session: JurySession, addresses: dict[str, str], actor=None
     from commissions.tasks import send_union_invitation
 
     for invitation in invitations:
-        transaction.on_commit(lambda pk=invitation.pk: send_union_invitation.delay(
-            invitation_id=pk))
+        send_on_commit(send_union_invitation, invitation_id=invitation.pk)
     return invitations
 
 
@@ -128,7 +128,7 @@ def send_convocations(*, session: JurySession, actor=None,
     from commissions.tasks import send_jury_convocation
 
     for seat_id, _college in pending:
-        transaction.on_commit(lambda pk=seat_id: send_jury_convocation.delay(seat_id=pk))
+        send_on_commit(send_jury_convocation, seat_id=seat_id)
     warning = (convocation_warning(session, today)
                if any(college == College.EMPLOYEES for _pk, college in pending) else "")
     return [warning] if warning else []

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +31,7 @@ from commissions.models import (
     MemberRole,
     ScheduledCandidate,
 )
+from config.tasks import send_on_commit
 
 
 class AssignmentRefused(ValidationError):
@@ -139,7 +140,7 @@ def add_member(*, commission: Commission, evaluator: Evaluator, role: str = Memb
     if commission.status == CommissionStatus.CONFIRMED:
         from commissions.tasks import send_member_convocation
 
-        transaction.on_commit(lambda: send_member_convocation.delay(member_id=member.pk))
+        send_on_commit(send_member_convocation, member_id=member.pk)
     return member
 
 
@@ -147,7 +148,13 @@ def add_member(*, commission: Commission, evaluator: Evaluator, role: str = Memb
 def remove_member(*, member: CommissionMember, actor=None) -> None:
     commission = _lock(member.commission)
     _ensure_editable(commission)
-    member.delete()
+    try:
+        member.delete()
+    except ProtectedError as exc:  # a signature (or another record) names this member
+        raise ValidationError(_(
+            "%(member)s a déjà signé une grille de cette commission : ce membre ne peut plus "
+            "en être retiré (une grille signée se rouvre, elle ne s'efface pas).")
+            % {"member": member.evaluator}) from exc
 
 
 def candidate_conflicts(commission: Commission, registration: Registration
@@ -201,7 +208,7 @@ def schedule_candidate(*, commission: Commission, registration: Registration,
     if commission.status == CommissionStatus.CONFIRMED:
         from commissions.tasks import send_candidate_convocation
 
-        transaction.on_commit(lambda: send_candidate_convocation.delay(scheduled_id=scheduled.pk))
+        send_on_commit(send_candidate_convocation, scheduled_id=scheduled.pk)
     return scheduled
 
 
@@ -253,7 +260,7 @@ def confirm_commission(*, commission: Commission, actor=None) -> Commission:
     commission.save(update_fields=["status", "confirmed_at"])
     from commissions.tasks import send_convocations
 
-    transaction.on_commit(lambda: send_convocations.delay(commission_id=commission.pk))
+    send_on_commit(send_convocations, commission_id=commission.pk)
     return commission
 
 
@@ -365,7 +372,7 @@ def approve_application(*, application: EvaluatorApplication, actor) -> Evaluato
     application.save()
     from commissions.tasks import send_application_decision
 
-    transaction.on_commit(lambda: send_application_decision.delay(application_id=application.pk))
+    send_on_commit(send_application_decision, application_id=application.pk)
     return evaluator
 
 
@@ -384,5 +391,5 @@ def refuse_application(*, application: EvaluatorApplication, actor, reason: str
     application.save()
     from commissions.tasks import send_application_decision
 
-    transaction.on_commit(lambda: send_application_decision.delay(application_id=application.pk))
+    send_on_commit(send_application_decision, application_id=application.pk)
     return application

@@ -5,6 +5,7 @@ e-mails printed on the console. Production: set DATABASE_URL, CELERY_BROKER_URL 
 REDIS_URL), SECRET_KEY, ALLOWED_HOSTS, EMAIL_URL and DEBUG=0.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "simple_history",
     "pgtrigger",
+    "axes",
+    "django_ratelimit",
     "certifications",
     "candidates",
     "commissions",
@@ -59,8 +62,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last (django-axes): turns a sign-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -108,7 +114,26 @@ else:
         "DB_DISABLE_SERVER_SIDE_CURSORS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Cache: Redis (Django's own backend) when CACHE_URL or REDIS_CACHE_URL is set, e.g.
+# redis://127.0.0.1:6379/2 — needed in production, where the rate limits (RATELIMIT_* below)
+# must be shared by every gunicorn worker. Without it, each process keeps its own (make run,
+# tests).
+CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_CACHE_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("CACHE_URL doit être une adresse redis://, rediss:// ou "
+                                   "unix:// (cache Redis).")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL, "KEY_PREFIX": "uimm"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "LOCATION": "uimm"}}
+
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in (login page, admin) while the username + address is locked.
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "certifications.auth.DemoAwareModelBackend",
 ]
@@ -127,6 +152,22 @@ DEMO_PASSWORD_ALLOWED = env_bool("DEMO_PASSWORD_ALLOWED", default=DEBUG)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in throttling (django-axes, config/login_throttling.py): after AXES_FAILURE_LIMIT failed
+# attempts for one username from one address, that pair is refused for AXES_COOLOFF_TIME
+# (HTTP 429, French page), even with the right password; a success clears the count.
+# Behind the reverse proxy, the address is read from X-Forwarded-For: set TRUSTED_PROXY_COUNT
+# to the number of proxies in front of gunicorn that append to it (1: one nginx; 0: gunicorn
+# reached directly, REMOTE_ADDR is the client). Never more than really exist: the client
+# writes the entries further left, and could then change « address » at each attempt.
+# (Our own reading, not axes' AXES_IPWARE_* settings: those need django-ipware, not installed.)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.login_throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.login_throttling.client_ip"
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0 if DEBUG else 1)
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("Anglais"))]
@@ -162,6 +203,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message taken by a worker that dies without acknowledging it (acks_late) goes back to the
+# queue after this many seconds (Redis transport); a worker process killed mid-task is
+# replaced and its task requeued at once (REJECT_ON_WORKER_LOST).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TIMEZONE = TIME_ZONE
 
 # E-mail
@@ -185,7 +231,51 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Load balancers and probes call /healthz over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): no inline script, style or handler anywhere — behaviour
+# lives in static/js/, data in data-* attributes or json_script blocks (never executed).
+# data: images are Bootstrap's own SVG icons (select arrow, navbar toggler, form validation).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 SILENCED_SYSTEM_CHECKS = ["security.W021"] if not SECURE_HSTS_PRELOAD else []
+
+# Rate limits of the public forms (django-ratelimit), counted in the default cache per client
+# address (the same reading of X-Forwarded-For as the sign-in throttling). Rates « n/period »
+# (s, m, h, d); a refused request gets the French 429 page (templates/429.html).
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "config.login_throttling.client_ip"
+RATELIMIT_RATES = {
+    # « Devenez évaluateur »: submissions per address.
+    "PUBLIC_APPLICATION": env_str("RATELIMIT_PUBLIC_APPLICATION", "10/h"),
+    # Forms of a personal link (upload of the report, the tutor's avis): submissions per link.
+    "LINK_FORM": env_str("RATELIMIT_LINK_FORM", "30/h"),
+    # The public verify page (evaluations.views_documents.verify): lookups per address.
+    "VERIFY": env_str("RATELIMIT_VERIFY", "30/m"),
+}
+# django_ratelimit.E003 says a per-process cache does not share its counts between workers:
+# true, and refused in production (set CACHE_URL); on a laptop and under the test runner
+# there is one process, so the local cache counts right. W001: the library lists only
+# django-redis among Redis backends, but Django's own RedisCache increments atomically (INCR),
+# which is all it needs.
+if CACHES["default"]["BACKEND"].endswith("LocMemCache") and DEBUG:
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -234,10 +324,21 @@ COMMISSIONS = {
     "REMINDER_DAYS_BEFORE": env_int("COMMISSION_REMINDER_DAYS", 3),
 }
 
+# The outbox (config/tasks.py): work recorded in the database but never delivered to a worker
+# (broker down, message lost) is sent again by a sweep once it is GRACE_SECONDS old.
+OUTBOX = {
+    "GRACE_SECONDS": env_int("OUTBOX_GRACE_SECONDS", 120),
+    "SWEEP_SECONDS": env_int("OUTBOX_SWEEP_SECONDS", 300),
+}
+
 CELERY_BEAT_SCHEDULE = {
     "commission-reminders": {
         "task": "commissions.tasks.send_due_reminders",
         "schedule": crontab(hour=7, minute=30),
+    },
+    "outbox-sweep": {
+        "task": "evaluations.tasks.requeue_pending_work",
+        "schedule": OUTBOX["SWEEP_SECONDS"],
     },
 }
 
@@ -259,4 +360,18 @@ RESULTS = {
     # deliberation; validated blocs 5 years when the certification is registered on the RNCP.
     "COMPETENCE_VALIDITY_MONTHS": env_int("RESULTS_COMPETENCE_VALIDITY_MONTHS", 24),
     "BLOC_VALIDITY_YEARS": env_int("RESULTS_BLOC_VALIDITY_YEARS", 5),
+}
+
+RETENTION = {
+    # DOMAIN.md §8: a decided dossier (registration, documents, avis, grids, their PDFs and
+    # audit details) is kept this many years after its latest final decision — a correction
+    # restarts the count — then anonymised by `manage.py apply_retention`. The fact of
+    # certification (who, what, when, decision, PV and the codes of its documents) is kept
+    # without limit.
+    "DECIDED_YEARS": env_int("RETENTION_DECIDED_YEARS", 5),
+    # A registration that never reached a decision (abandon): the same 5 years, counted from
+    # its last activity (the abandonment — a closed dossier accepts nothing more). A
+    # registration still open is never purged: staff close a dormant one first; the command
+    # lists those without activity for this long.
+    "UNDECIDED_YEARS": env_int("RETENTION_UNDECIDED_YEARS", 5),
 }

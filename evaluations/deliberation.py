@@ -18,6 +18,7 @@ from candidates.models import (
 from certifications.models import KINDS_WITH_BLOCS, CertificationKind
 from commissions import impartiality, juries
 from commissions.models import JurySession, SessionCandidate, SessionStatus
+from config.tasks import send_on_commit
 from evaluations.models import Decision, DecisionLocked, Grid, GridState, Minutes
 from evaluations.services import sha256_of
 
@@ -320,7 +321,7 @@ def sign_minutes(*, session: JurySession, actor, password: str, ip: str | None =
     from evaluations.tasks import render_session_documents
 
     documents_jury.issue_minutes_documents(minutes=minutes)
-    transaction.on_commit(lambda: render_session_documents.delay(minutes_id=minutes.pk))
+    send_on_commit(render_session_documents, minutes_id=minutes.pk)
     return minutes
 
 
@@ -355,6 +356,6 @@ def correct_decision(*, decision: Decision, actor, outcome: str, acquired_blocs:
     from evaluations.tasks import render_decision_documents
 
     documents_jury.issue_decision_documents(decision=corrected)
-    transaction.on_commit(lambda: render_decision_documents.delay(decision_id=corrected.pk))
+    send_on_commit(render_decision_documents, decision_id=corrected.pk)
     return corrected
 

@@ -25,6 +25,7 @@ from certifications.models import KINDS_WITH_BLOCS, CertificationKind, Registry
 from commissions import juries
 from commissions.models import College, JurySession, SessionStatus
 from config.pdf import qr_svg_data_uri, render_pdf
+from config.tasks import send_on_commit
 from evaluations.deliberation import FAILED, PARTIAL, PASSED, propose
 from evaluations.models import Decision, GeneratedDocument, Minutes
 from evaluations.pdf import verify_url
@@ -452,7 +453,7 @@ def request_cpne_bundle(*, session: JurySession, actor) -> GeneratedDocument:
     if not bundle.file:
         from evaluations.tasks import build_cpne_bundle
 
-        transaction.on_commit(lambda: build_cpne_bundle.delay(document_id=bundle.pk))
+        send_on_commit(build_cpne_bundle, document_id=bundle.pk)
     return bundle
 
 

@@ -21,6 +21,7 @@ from candidates.models import RegistrationState
 from certifications.models import Modality, RatingLevel
 from commissions import impartiality
 from commissions.models import CommissionMember, ScheduledCandidate
+from config.tasks import send_on_commit
 from evaluations.consent import CURRENT_CONSENT_VERSION
 from evaluations.models import (
     LOCKED_MESSAGE,
@@ -463,7 +464,7 @@ def _lock(grid: Grid, *, snapshot: dict, digest: str, actor) -> GeneratedDocumen
             actor_label=_("Commission d'évaluation (grille signée)"))
     from evaluations.tasks import render_grid_pdf
 
-    transaction.on_commit(lambda: render_grid_pdf.delay(document_id=document.pk))
+    send_on_commit(render_grid_pdf, document_id=document.pk)
     return document
 
 

@@ -6,6 +6,7 @@ import io
 import logging
 import tempfile
 import zipfile
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -56,7 +57,9 @@ def _pending(document_id: int, *, lock: bool = False, related=(), **filters):
 
 @shared_task(acks_late=True, autoretry_for=RETRIED, retry_backoff=True, max_retries=5)
 def render_grid_pdf(*, document_id: int) -> bool:
-    document = _pending(document_id, related=["grid"])
+    # A grid whose content the retention effaced (evaluations.retention) is never rendered
+    # again: its snapshot no longer holds what was signed.
+    document = _pending(document_id, related=["grid"], grid__purged_at__isnull=True)
     if document is None:
         return False
     # Rendered outside any transaction: a render (~0.5 s) holds no lock — on SQLite a write
@@ -111,7 +114,7 @@ def build_commission_zip(*, batch_id: int) -> bool:
 
 def _write_zip(batch: BatchExport) -> None:
     grids = list(Grid.objects.filter(scheduled__commission_id=batch.commission_id,
-                                     state=GridState.SIGNED)
+                                     state=GridState.SIGNED, purged_at__isnull=True)
                  .select_related("scheduled__registration")
                  .order_by("scheduled__start_time", "pk"))
     BatchExport.objects.filter(pk=batch.pk).update(total=len(grids), done=0, error="")
@@ -266,3 +269,46 @@ def build_cpne_bundle(*, document_id: int) -> bool:
                 archive.writestr(name, content)
         _store(bundle, documents_jury.download_name(bundle), buffer.getvalue())
     return True
+
+
+# ---------------------------------------------------------------------------
+# The outbox sweep (config/tasks.py): work recorded in the database whose message never
+# reached a worker — the broker was down when the grid was signed or the jury decided, or a
+# worker died and the message was lost — is sent again. The tasks are idempotent, so a
+# message sent twice still produces each document once.
+# ---------------------------------------------------------------------------
+SWEEP_BATCH = 500
+
+
+@shared_task
+def requeue_pending_work() -> dict:
+    """Send again, once they are older than ``OUTBOX["GRACE_SECONDS"]`` (the normal path has
+    had its chance): every document still without its file, every results letter rendered
+    but not e-mailed, every ZIP export not finished. How many of each were sent."""
+    from config.tasks import send
+
+    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX["GRACE_SECONDS"])
+    counts = {"documents": 0, "results": 0, "exports": 0}
+    pending = (GeneratedDocument.objects.filter(file="", created_at__lte=cutoff,
+                                                grid__purged_at__isnull=True)
+               .order_by("pk").values_list("pk", "kind")[:SWEEP_BATCH])
+    renderers = {GeneratedDocument.Kind.GRID: render_grid_pdf,
+                 GeneratedDocument.Kind.CPNE: build_cpne_bundle}
+    for pk, kind in pending:
+        counts["documents"] += send(renderers.get(kind, render_jury_document), document_id=pk)
+    unsent = (GeneratedDocument.objects
+              .filter(kind=GeneratedDocument.Kind.LETTER, sent_at__isnull=True,
+                      created_at__lte=cutoff, decision__superseded_by__isnull=True)
+              .exclude(file="").exclude(decision__registration__candidate__email="")
+              .order_by("pk").values_list("decision_id", flat=True)[:SWEEP_BATCH])
+    for decision_id in unsent:
+        counts["results"] += send(send_results, decision_id=decision_id)
+    # An export that has begun (``done`` > 0) is being built: only one never started is.
+    exports = (BatchExport.objects.filter(finished_at__isnull=True, done=0,
+                                          requested_at__lte=cutoff)
+               .order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for batch_id in exports:
+        counts["exports"] += send(build_commission_zip, batch_id=batch_id)
+    if any(counts.values()):
+        logger.info("Outbox sweep sent again: %s", counts)
+    return counts

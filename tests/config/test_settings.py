@@ -37,6 +37,8 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
         SECRET_KEY=secrets.token_urlsafe(50)[:50],
         ALLOWED_HOSTS="certif.example.org",
         DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        # Rate limits and login throttling count across web processes: a shared cache.
+        CACHE_URL="redis://127.0.0.1:6379/1",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr

@@ -317,13 +317,37 @@ def test_all_signatures_of_the_same_content_lock_the_grid(
 def test_the_scheduled_task_is_the_pdf_rendering(to_sign, president_member, assessor_member,
                                                  django_capture_on_commit_callbacks,
                                                  monkeypatch):
-    """The callback calls ``render_grid_pdf.delay`` with the new document (the rendering
-    itself is tested with the documents)."""
+    """The callback sends ``render_grid_pdf`` with the new document (the rendering itself is
+    tested with the documents; a broker that is down, in tests/trust/test_outbox.py)."""
     from evaluations import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.render_grid_pdf, "delay", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr(tasks.render_grid_pdf, "apply_async",
+                        lambda kwargs, **_options: sent.append(kwargs))
     sign(to_sign, president_member)
     with django_capture_on_commit_callbacks(execute=True):
         result = sign(to_sign, assessor_member)
     assert sent == [{"document_id": result.document.pk}]
+
+
+def test_a_member_who_signed_cannot_be_removed_from_the_commission(
+        client, to_sign, president_member, staff):
+    """Found by the permission matrix (issue 8): removing a member named by a signature was a
+    500 (ProtectedError); it is now refused with a French message and nothing changes."""
+    from django.core.exceptions import ValidationError
+    from django.urls import reverse
+
+    from commissions import services as commission_services
+
+    sign(to_sign, president_member)
+    with pytest.raises(ValidationError, match="a déjà signé"):
+        commission_services.remove_member(member=president_member, actor=staff)
+
+    client.force_login(staff)
+    commission = president_member.commission
+    response = client.post(reverse("commissions:compose", args=[commission.pk]),
+                           {"action": "remove_member", "member": president_member.pk},
+                           follow=True)
+    assert response.status_code == 200
+    assert "a déjà signé une grille" in response.content.decode()
+    assert commission.members.filter(pk=president_member.pk).exists()
