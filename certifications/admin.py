@@ -97,7 +97,10 @@ class CertificationAdmin(SimpleHistoryAdmin):
     change_list_template = "admin/certifications/certification/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_version_count=Count("versions"))
+        # An aggregate drops the model's default ordering: restated, or the autocomplete's
+        # paginated list is unordered (found by the CSP browser test, issue 8).
+        return (super().get_queryset(request).annotate(_version_count=Count("versions"))
+                .order_by("kind", "code"))
 
     @admin.display(description=gettext_lazy("versions"), ordering="_version_count")
     def version_count(self, certification):

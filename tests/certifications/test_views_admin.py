@@ -137,3 +137,18 @@ def test_admin_certification_changelist_filters_and_search(client, staff):
     url = reverse("admin:certifications_certification_changelist")
     assert client.get(url, {"kind__exact": "CCPM"}).context["cl"].result_count == 1
     assert client.get(url, {"q": "0324"}).context["cl"].result_count == 1
+
+
+def test_the_certification_autocomplete_of_the_version_admin_answers(client):
+    """The certification list is annotated with a count: without an explicit order the
+    autocomplete paginated an unordered list (an error under the test settings)."""
+    CertificationFactory(code="CQPM 0001")
+    CertificationFactory(code="CQPM 0002")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.get(reverse("admin:autocomplete"), {
+        "app_label": "certifications", "model_name": "referentialversion",
+        "field_name": "certification", "term": "CQPM"})
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == sorted(
+        r["text"] for r in response.json()["results"])
+    assert len(response.json()["results"]) == 2

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.test import RequestFactory
 from django.urls import reverse
 
 from certifications.models import CentreMembership, Role
@@ -158,7 +159,9 @@ def test_approval_email_has_a_password_link_that_works(
     set_password = client.post(landing.redirect_chain[-1][0], {
         "new_password1": "Chaudronnerie-44-Nantes", "new_password2": "Chaudronnerie-44-Nantes"})
     assert set_password.status_code == 302
-    assert client.login(username="nbenali", password="Chaudronnerie-44-Nantes")
+    # django-axes checks every sign-in against its request: give it one.
+    assert client.login(request=RequestFactory().post("/accounts/login/"), username="nbenali",
+                        password="Chaudronnerie-44-Nantes")
     evaluator.user.refresh_from_db()
     assert evaluator.user.has_usable_password()
 

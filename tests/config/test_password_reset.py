@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import RequestFactory
 from django.urls import reverse
 
 from tests.factories import UserFactory
@@ -25,4 +26,6 @@ def test_password_reset_journey_in_the_site_layout(client):
         "new_password1": "un-nouveau-mot-de-passe-solide", "new_password2":
         "un-nouveau-mot-de-passe-solide"}, follow=True)
     assert "Mot de passe enregistré" in saved.content.decode()
-    assert client.login(username="marc", password="un-nouveau-mot-de-passe-solide")
+    # django-axes checks every sign-in against its request: give it one.
+    assert client.login(request=RequestFactory().post("/accounts/login/"), username="marc",
+                        password="un-nouveau-mot-de-passe-solide")
