@@ -9,6 +9,7 @@ value such as ``=HYPERLINK(...)`` typed into a candidate's name would otherwise 
 import csv
 import datetime
 import io
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
@@ -20,18 +21,33 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from candidates.models import Registration
 
 # A spreadsheet reads a cell starting with one of these as a formula (or, for TAB and CR,
-# strips them and reads what follows): OWASP "CSV injection".
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# strips them and reads what follows): OWASP "CSV injection". The full-width forms are read
+# as the same signs by spreadsheets in East Asian locales.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d",
+                    "\uff20")
 DATE_FORMAT = "%d/%m/%Y"
 XLSX_DATE_FORMAT = "DD/MM/YYYY"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK_SIZE = 500
 
 
+def _skipped_by_spreadsheets(char: str) -> bool:
+    """Spaces and invisible characters that an import trims or drops before the first sign
+    (« Trim spaces », control characters an XLSX cannot hold)."""
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
+
+
 def safe_cell(value):
-    """The value to write in a cell: text that a spreadsheet would take for a formula is
-    prefixed with a single quote, which makes it plain text; other values are unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    """The value to write in a cell: text that a spreadsheet would take for a formula — also
+    behind spaces or invisible characters — is prefixed with a single quote, which makes it
+    plain text; other values are unchanged."""
+    if not isinstance(value, str):
+        return value
+    start = 0
+    while start < len(value) and _skipped_by_spreadsheets(value[start]) \
+            and not value.startswith(FORMULA_TRIGGERS, start):
+        start += 1
+    if value.startswith(FORMULA_TRIGGERS, start):
         return "'" + value
     return value
 
@@ -89,9 +105,8 @@ def xlsx_bytes(registrations: QuerySet[Registration]) -> bytes:
     sheet = workbook.create_sheet(_("Inscriptions"))
     sheet.append(headers())
     for values in rows(registrations):
-        # Control characters are not allowed in an XLSX file: dropped rather than failing.
         sheet.append([_date_cell(sheet, value) if isinstance(value, datetime.date)
-                      else ILLEGAL_CHARACTERS_RE.sub("", value) for value in values])
+                      else _text_cell(sheet, value) for value in values])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -100,4 +115,12 @@ def xlsx_bytes(registrations: QuerySet[Registration]) -> bytes:
 def _date_cell(sheet, value: datetime.date) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=value)
     cell.number_format = XLSX_DATE_FORMAT
+    return cell
+
+
+def _text_cell(sheet, value: str) -> WriteOnlyCell:
+    """Always a text cell. Control characters are not allowed in an XLSX file: dropped rather
+    than failing — and checked again afterwards, since dropping them may uncover a sign."""
+    cell = WriteOnlyCell(sheet, value=safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value)))
+    cell.data_type = "s"  # openpyxl would write a value starting with « = » as a formula
     return cell

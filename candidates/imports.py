@@ -22,6 +22,7 @@ from django.db.models import Prefetch
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from candidates import services
@@ -184,13 +185,38 @@ def _column_key(header: str) -> str:
 
 def _decode(data: bytes) -> str:
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
         raise CandidateImportError([Issue(line, "", _(
             "caractère invalide : le fichier n'est pas encodé en UTF-8. Dans le tableur, "
             "enregistrez-le au format « CSV UTF-8 (délimité par des points-virgules) »."
         ))]) from error
+    if "\x00" in text:
+        # Never text (PostgreSQL refuses it in a string): a binary file, or a damaged one.
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise CandidateImportError([Issue(line, "", _(
+            "caractère nul : ce fichier n'est pas un CSV texte (fichier binaire ou "
+            "endommagé)."))])
+    return text
+
+
+# The csv module's messages are English; the ones a file can cause, in French.
+CSV_REASONS = {
+    "field larger than field limit": _lazy("valeur trop longue"),
+    "unexpected end of data": _lazy("fin de fichier inattendue"),
+    "new-line character seen in unquoted field": _lazy("retour à la ligne inattendu"),
+    "',' expected after '\"'": _lazy("séparateur attendu après un guillemet fermant"),
+    "';' expected after '\"'": _lazy("séparateur attendu après un guillemet fermant"),
+}
+
+
+def _csv_reason(error: csv.Error) -> str:
+    message = str(error)
+    for english, french in CSV_REASONS.items():
+        if message.startswith(english):
+            return str(french)
+    return message
 
 
 def _delimiter(text: str) -> str:
@@ -214,7 +240,7 @@ def _records(text: str) -> Iterable[tuple[int, list[str]]]:
     except csv.Error as error:
         raise CandidateImportError([Issue(reader.line_num or 1, "", _(
             "ligne illisible (%(reason)s) : vérifiez les guillemets."
-        ) % {"reason": error})]) from error
+        ) % {"reason": _csv_reason(error)})]) from error
 
 
 def _header(line: int, values: list[str]) -> list[str | None]:

@@ -32,11 +32,16 @@ class ActivityReportForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": REPORT_ACCEPT}),
     )
 
-    def __init__(self, *args, max_mb: int = 20, replacing: bool = False, **kwargs):
+    def __init__(self, *args, max_mb: int = 20, replacing: bool = False,
+                 too_large: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = _(
             "Document PDF, DOCX (Word) ou ODT (LibreOffice), %(max)s Mo au plus."
         ) % {"max": max_mb}
+        if too_large:
+            # The upload was stopped while read (uploads.SizeCapUploadHandler): no file.
+            self.fields["file"].error_messages["required"] = _(
+                "Le fichier dépasse la taille maximale de %(max)s Mo.") % {"max": max_mb}
         self.helper = FormHelper()
         self.helper.form_method = "post"
         self.helper.attrs = {"enctype": "multipart/form-data"}

@@ -5,7 +5,8 @@ The token in the URL is the only credential. A logged-in user gets exactly the s
 an anonymous visitor, and a link that cannot be used shows its reason and nothing of the
 registration: 404 when the token is not a link for this page (guessed, mistyped, signed for
 another page, stale nonce), 410 when it was one but is no longer usable (expired, replaced,
-already used, closed dossier).
+already used, closed dossier). The forms of a link accept RATELIMIT_RATES["LINK_FORM"]
+submissions; beyond, a 429 page and nothing is recorded.
 """
 
 from functools import wraps
@@ -17,10 +18,13 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
 
-from candidates import services
+from candidates import services, uploads
 from candidates.models import (
+    CompanyOpinion,
     DocumentKind,
     LinkPurpose,
     Registration,
@@ -50,6 +54,8 @@ STATE_SENTENCES = {
     S.EVALUE: gettext_lazy("Votre évaluation a eu lieu. Le jury paritaire va délibérer ; le "
                            "centre vous communiquera le résultat."),
 }
+# The candidate may send (or replace) the report until the evaluation has taken place.
+REPORT_STATES = frozenset({S.INSCRIT, S.EN_FORMATION, S.PRET_EVALUATION})
 STEP_NAMES = {
     1: gettext_lazy("Inscription"),
     2: gettext_lazy("Formation"),
@@ -73,6 +79,23 @@ def _private(response):
     return response
 
 
+def link_form_rate(group, request) -> str:
+    return settings.RATELIMIT_RATES["LINK_FORM"]
+
+
+def link_form_key(group, request) -> str:
+    """Counted per link (its path holds the token): a leaked link cannot be used to flood
+    the centre with uploads, and one person's retries never block another link."""
+    return request.path
+
+
+def _too_many(request):
+    context = {"title": _("Trop de demandes"),
+               "message": _("Ce formulaire a été envoyé trop de fois en peu de temps : rien "
+                            "n'a été enregistré cette fois-ci. Réessayez un peu plus tard.")}
+    return render(request, "candidates/public/link_refused.html", context, status=429)
+
+
 def _refused(request, error: LinkError):
     status = 404 if error.reason == LinkError.INVALID else 410
     context = {"title": REFUSAL_TITLES.get(error.reason, REFUSAL_TITLES[LinkError.INVALID]),
@@ -86,7 +109,11 @@ def link_page(purpose: str):
 
     def decorator(view):
         @wraps(view)
+        @ratelimit(group=f"links:{purpose}", key=link_form_key, rate=link_form_rate,
+                   method="POST", block=False)
         def wrapper(request, token):
+            if getattr(request, "limited", False):
+                return _private(_too_many(request))
             try:
                 link = services.resolve_link(token, purpose=purpose)
                 response = view(request, link)
@@ -97,6 +124,21 @@ def link_page(purpose: str):
         return wrapper
 
     return decorator
+
+
+def capped_upload(view):
+    """Install the upload size cap before anything reads the body. CSRF middleware reads it
+    first for any protected view: this view is exempted from the middleware and protected
+    inside, once the cap is in place."""
+    protected = csrf_protect(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.upload_handlers.insert(0, uploads.SizeCapUploadHandler(
+            request, max_bytes=settings.CANDIDATES["DOCUMENT_MAX_BYTES"]))
+        return protected(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
 
 
 def _candidate_space_context(registration: Registration) -> dict:
@@ -126,17 +168,26 @@ def _candidate_space_context(registration: Registration) -> dict:
     }
 
 
+@capped_upload
 @require_http_methods(["GET", "POST"])
 @link_page(LinkPurpose.CANDIDATE_UPLOAD)
 def candidate_space(request, link):
     """The candidate's own status and the upload of their rapport d'activités; re-uploading
     replaces the current report (the old version is kept by the service)."""
     context = _candidate_space_context(link.registration)
+    context["link"] = link
+    if link.registration.state not in REPORT_STATES:
+        # The report's purpose is done: the commission has evaluated on the one it received.
+        if request.method == "POST":
+            raise LinkError(_("Le dépôt du rapport d'activités est clos : l'évaluation a eu "
+                              "lieu sur la version déjà reçue."), reason=LinkError.CLOSED)
+        return render(request, "candidates/public/candidate_space.html", context)
     max_bytes = settings.CANDIDATES["DOCUMENT_MAX_BYTES"]
     form = ActivityReportForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         max_mb=max_bytes // (1024 * 1024), replacing=context["report"] is not None,
+        too_large=getattr(request, "upload_too_large", False),
     )
     if form.is_bound and form.is_valid():
         try:
@@ -148,15 +199,19 @@ def candidate_space(request, link):
         else:
             messages.success(request, _("Votre rapport d'activités a bien été reçu. Merci !"))
             return redirect(request.path)
-    context.update(form=form, link=link)
+    context["form"] = form
     return render(request, "candidates/public/candidate_space.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 @link_page(LinkPurpose.COMPANY_OPINION)
 def company_opinion(request, link):
-    """The tutor's avis de l'entreprise (DOMAIN.md §2, step 3); the link serves once."""
+    """The tutor's avis de l'entreprise (DOMAIN.md §2, step 3); the link serves once, and
+    no longer once the registration has its avis, whichever link brought it."""
     registration = link.registration
+    if CompanyOpinion.objects.filter(registration=registration).exists():
+        raise LinkError(_("L'avis de l'entreprise a déjà été reçu pour ce candidat : ce lien "
+                          "ne sert plus."), reason=LinkError.USED)
     form = CompanyOpinionForm(request.POST if request.method == "POST" else None,
                               competences=registration.version.competences_in_order(),
                               tutor=registration.tutor)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,7 +11,12 @@ from django.utils.translation import ngettext
 
 from certifications import services
 from certifications.exchange.exporting import export_referential
-from certifications.exchange.parsing import FormatIssue, ReferentialFormatError, parse_referential
+from certifications.exchange.parsing import (
+    FormatIssue,
+    ReferentialFormatError,
+    parse_referential,
+    read_limited,
+)
 from certifications.models import (
     Bloc,
     Certification,
@@ -196,9 +202,10 @@ def _import_one(source: str, document: dict, *, dry_run: bool) -> ImportReport:
     )
 
 
-def import_referentials(files: list[tuple[str, bytes]], *,
+def import_referentials(files: list[tuple[str, bytes | str | IO]], *,
                         dry_run: bool = False) -> list[ImportReport]:
-    """Import referential files (name, content), all or nothing.
+    """Import referential files (name, content), all or nothing. The content may be an
+    uploaded file: pass it unread, its size is checked before it is read.
 
     Every file is checked before anything is written; a version already held is a no-op when
     identical and refused otherwise (shared/data/README.md). Imported versions are national
@@ -207,6 +214,8 @@ def import_referentials(files: list[tuple[str, bytes]], *,
     parsed, issues = [], []
     for source, raw in files:
         try:
+            if not isinstance(raw, bytes | str):
+                raw = read_limited(raw, source=source)
             parsed.append((source, parse_referential(raw, source=source)))
         except ReferentialFormatError as error:
             issues.extend(error.errors)

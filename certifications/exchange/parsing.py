@@ -60,6 +60,12 @@ JSON_REASONS = {
     "Invalid \\escape": gettext_lazy("séquence d'échappement invalide"),
     "Invalid \\uXXXX escape": gettext_lazy("séquence \\uXXXX invalide"),
     "Extra data": gettext_lazy("données après la fin du document"),
+    "Unexpected UTF-8 BOM (decode using utf-8-sig)": gettext_lazy(
+        "marque d'ordre des octets (BOM) inattendue"),
+    "Illegal trailing comma before end of object": gettext_lazy(
+        "virgule en trop avant la fin de l'objet"),
+    "Illegal trailing comma before end of array": gettext_lazy(
+        "virgule en trop avant la fin de la liste"),
 }
 
 
@@ -531,6 +537,42 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+def _lines_or_none(text: str) -> dict[str, int]:
+    """``_key_lines``, or no lines at all when the text nests deeper than the interpreter's
+    stack allows (json accepted it): the issues are still reported, without their line."""
+    try:
+        return _key_lines(text)
+    except RecursionError:
+        return {}
+
+
+# Characters no stored text may hold: NUL (refused by PostgreSQL), the other C0 controls but
+# TAB, LF and CR, and lone surrogates (``"\ud800"`` is valid JSON, not encodable text).
+_FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def _forbidden_characters(data, source: str) -> list[FormatIssue]:
+    """Every string of the decoded document (keys too) with a character no text may hold,
+    walked without recursion."""
+    issues, stack = [], [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _FORBIDDEN_CHARACTERS.search(value):
+                issues.append(FormatIssue(source, path, _(
+                    "caractère de contrôle ou invalide dans le texte")))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _FORBIDDEN_CHARACTERS.search(key):
+                    issues.append(FormatIssue(source, path, _(
+                        "caractère de contrôle ou invalide dans un nom de clé")))
+                    continue
+                stack.append((_join(path, key), item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return sorted(issues, key=lambda issue: issue.path)
+
+
 def _line_of(path: str, lines: dict[str, int]) -> int | None:
     """The line of path, or of its closest ancestor present in the text (a missing key)."""
     while path:
@@ -540,13 +582,30 @@ def _line_of(path: str, lines: dict[str, int]) -> int | None:
     return lines.get("")
 
 
-def _decode(raw: bytes | str, source: str) -> str:
-    size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
+def _too_large(size: int, source: str) -> None:
     limit = settings.CERTIFICATION["REFERENTIAL_MAX_BYTES"]
     if size > limit:
         raise ReferentialFormatError([FormatIssue(source, "", _(
             "le fichier est trop volumineux (%(size)s) : %(limit)s au plus"
         ) % {"size": filesizeformat(size), "limit": filesizeformat(limit)})])
+
+
+def read_limited(stream, *, source: str = "") -> bytes:
+    """The content of an uploaded file, refused on its announced size before any byte is
+    read, and never read beyond the limit (a size may be missing or wrong)."""
+    size = getattr(stream, "size", None)
+    if size is not None:
+        _too_large(size, source)
+    if hasattr(stream, "seek"):
+        stream.seek(0)
+    data = stream.read(settings.CERTIFICATION["REFERENTIAL_MAX_BYTES"] + 1)
+    _too_large(len(data), source)
+    return data
+
+
+def _decode(raw: bytes | str, source: str) -> str:
+    _too_large(len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else len(raw),
+               source)
     if isinstance(raw, str):
         return raw
     try:
@@ -573,6 +632,10 @@ def _load(text: str, source: str):
     except RecursionError as error:
         raise ReferentialFormatError([FormatIssue(
             source, "", _("JSON invalide : imbrication trop profonde"))]) from error
+    except ValueError as error:
+        # Python refuses to convert an integer of more than 4 300 digits (int_max_str_digits).
+        raise ReferentialFormatError([FormatIssue(
+            source, "", _("JSON invalide : nombre trop long"))]) from error
 
 
 def parse_referential(raw: bytes | str, *, source: str = "") -> dict:
@@ -580,10 +643,19 @@ def parse_referential(raw: bytes | str, *, source: str = "") -> dict:
 
     Raises ReferentialFormatError listing every issue found, each with its JSON path."""
     text = _decode(raw, source)
+    data = _load(text, source)
+    issues = _forbidden_characters(data, source)
+    if issues:
+        # Refused before anything else: later messages would quote these strings.
+        lines = _lines_or_none(text)
+        raise ReferentialFormatError([
+            FormatIssue(issue.source, issue.path, issue.message, _line_of(issue.path, lines))
+            for issue in issues
+        ])
     checker = _Checker(source)
-    document = checker.document(_load(text, source))
+    document = checker.document(data)
     if checker.issues:
-        lines = _key_lines(text)
+        lines = _lines_or_none(text)
         raise ReferentialFormatError([
             FormatIssue(issue.source, issue.path, issue.message, _line_of(issue.path, lines))
             for issue in checker.issues
