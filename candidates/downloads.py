@@ -6,7 +6,10 @@ from candidates.models import Document
 
 
 def document_response(document: Document) -> FileResponse:
-    """The file as an attachment under its original name, never cached by the browser."""
+    """The file as an attachment under its original name, never cached by the browser.
+    A file effaced at the end of its retention period (evaluations.retention) is gone: 404."""
+    if not document.file:
+        raise Http404
     try:
         stream = document.file.open("rb")
     except FileNotFoundError as exc:

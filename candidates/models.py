@@ -6,6 +6,7 @@ by ``candidates.services.transition`` (STYLE.md §4), which writes a timeline ev
 
 import secrets
 
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -502,6 +503,9 @@ class RegistrationEvent(models.Model):
         verbose_name_plural = _("chronologie")
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["registration", "at"])]
+        # Append-only on PostgreSQL too (evaluations.protection lists it for the purge).
+        triggers = [pgtrigger.Protect(name="registration_event_append_only",
+                                      operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"{self.at:%d/%m/%Y %H:%M} {self.get_kind_display()}"

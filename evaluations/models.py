@@ -2,12 +2,13 @@
 (DOMAIN.md §5, DESIGN.md §4–§5).
 
 A grid moves brouillon → a_signer → signee. Once signed (locked) no row of its content can be
-saved, deleted or bulk-updated: the model layer refuses it (and, on PostgreSQL, triggers may
+saved, deleted or bulk-updated: the model layer refuses it (and, on PostgreSQL, triggers
 add a second wall). Reopening is a staff act that voids the signatures.
 """
 
 import secrets
 
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -68,6 +69,11 @@ class Grid(models.Model):
     summary = models.JSONField(_("résumé pour le jury"), null=True, blank=True, editable=False)
     reopened_at = models.DateTimeField(_("rouverte le"), null=True, blank=True, editable=False)
     reopen_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Set by the retention command (evaluations.retention, DOMAIN.md §8) when the content is
+    # anonymised: the snapshot then no longer matches snapshot_sha256, on purpose — integrity
+    # checks skip these grids and no PDF is rendered from them again.
+    purged_at = models.DateTimeField(_("contenu effacé le"), null=True, blank=True,
+                                     editable=False)
 
     objects = GridQuerySet.as_manager()
 
@@ -77,6 +83,24 @@ class Grid(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["state"]),
                    models.Index(fields=["-created_at", "-id"], name="grid_newest_idx")]
+        # The second wall on PostgreSQL (evaluations.protection): a signed grid changes only
+        # by its reopening as reopen_grid writes it — back to draft, signed content cleared,
+        # one more reopening counted — and is never deleted.
+        triggers = [
+            pgtrigger.Protect(
+                name="signed_grid_update", operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "(OLD.state = 'signee' AND NOT ("
+                    "NEW.state = 'brouillon' AND NEW.snapshot IS NULL"
+                    " AND NEW.snapshot_sha256 = '' AND NEW.summary IS NULL"
+                    " AND NEW.reopened_at IS NOT NULL"
+                    " AND NEW.reopen_count = OLD.reopen_count + 1"
+                    " AND NEW.scheduled_id = OLD.scheduled_id"
+                    " AND NEW.created_at = OLD.created_at"
+                    " AND NEW.locked_at IS NOT DISTINCT FROM OLD.locked_at))")),
+            pgtrigger.Protect(name="signed_grid_delete", operation=pgtrigger.Delete,
+                              condition=pgtrigger.Q(old__state=GridState.SIGNED.value)),
+        ]
 
     def __str__(self) -> str:
         return _("Grille de %(candidate)s") % {
@@ -133,6 +157,25 @@ class CriterionResultQuerySet(GridContentQuerySet):
     grid_lookup = "competence_result__grid"
 
 
+def signed_content_trigger(name: str, grid_of_row: str) -> pgtrigger.Trigger:
+    """A PostgreSQL trigger refusing to update or delete a row of a signed grid's content
+    (or to move a row into one). ``grid_of_row``: SQL giving the row's grid id from ``{row}``
+    (OLD or NEW). A WHEN condition cannot read another table, hence a function."""
+    signed = ("EXISTS (SELECT 1 FROM evaluations_grid WHERE id = ({grid}) "
+              "AND state = 'signee')")
+    old, new = (signed.format(grid=grid_of_row.format(row=row)) for row in ("OLD", "NEW"))
+    return pgtrigger.Trigger(
+        name=name, when=pgtrigger.Before, operation=pgtrigger.Update | pgtrigger.Delete,
+        func=f"""
+            IF {old} OR (TG_OP = 'UPDATE' AND {new}) THEN
+                RAISE EXCEPTION 'pgtrigger: the content of a signed grid cannot be changed'
+                    USING ERRCODE = 'restrict_violation';
+            END IF;
+            IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+            RETURN NEW;
+        """)
+
+
 class GridContent(models.Model):
     """A row of a grid's content: refuses writes once the grid is signed."""
 
@@ -187,6 +230,7 @@ class CompetenceResult(GridContent):
         constraints = [
             models.UniqueConstraint(fields=["grid", "competence"], name="unique_competence_result"),
         ]
+        triggers = [signed_content_trigger("signed_competence_result", "{row}.grid_id")]
 
     def __str__(self) -> str:
         return f"{self.competence.code} : {self.level or '—'}"
@@ -213,6 +257,10 @@ class CriterionResult(GridContent):
             models.UniqueConstraint(fields=["competence_result", "criterion"],
                                     name="unique_criterion_result"),
         ]
+        triggers = [signed_content_trigger(
+            "signed_criterion_result",
+            "SELECT grid_id FROM evaluations_competenceresult WHERE id = "
+            "{row}.competence_result_id")]
 
     def __str__(self) -> str:
         return f"{self.criterion.code} : {self.satisfied}"
@@ -247,6 +295,21 @@ class Signature(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["grid", "member"], condition=models.Q(
                 voided_at__isnull=True), name="one_valid_signature_per_member"),
+        ]
+        # Evidence: the only change is voiding it once, with a reason; never deleted.
+        triggers = [
+            pgtrigger.Protect(
+                name="signature_update", operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "(NOT (OLD.voided_at IS NULL AND NEW.voided_at IS NOT NULL"
+                    " AND NEW.void_reason <> ''"
+                    " AND (NEW.grid_id, NEW.member_id, NEW.signer_name, NEW.signed_at,"
+                    " NEW.ip_address, NEW.user_agent, NEW.consent_version,"
+                    " NEW.snapshot_sha256, NEW.snapshot)"
+                    " IS NOT DISTINCT FROM (OLD.grid_id, OLD.member_id, OLD.signer_name,"
+                    " OLD.signed_at, OLD.ip_address, OLD.user_agent, OLD.consent_version,"
+                    " OLD.snapshot_sha256, OLD.snapshot)))")),
+            pgtrigger.Protect(name="signature_delete", operation=pgtrigger.Delete),
         ]
 
     def __str__(self) -> str:
@@ -324,6 +387,7 @@ class GridEvent(models.Model):
         INCIDENT_RESOLVED = "incident_resolved", _("Incident résolu")
         ATTENDANCE = "attendance", _("Présence du candidat")
         DOCUMENT = "document", _("Document généré")
+        PURGED = "purged", _("Contenu effacé (durée de conservation)")
 
     grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(_("date"), default=timezone.now)
@@ -342,6 +406,8 @@ class GridEvent(models.Model):
         verbose_name_plural = _("journal des grilles")
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["grid", "at"])]
+        triggers = [pgtrigger.Protect(name="grid_event_append_only",
+                                      operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"{self.at:%d/%m/%Y %H:%M} {self.get_action_display()}"
@@ -414,6 +480,16 @@ class GeneratedDocument(models.Model):
                                     condition=models.Q(minutes__isnull=False),
                                     name="one_document_per_minutes_and_kind"),
         ]
+        # What a document certifies and the code printed on it never change; its file is
+        # (re)rendered and its sending recorded.
+        triggers = [pgtrigger.Protect(
+            name="document_content", operation=pgtrigger.Update,
+            condition=pgtrigger.Condition(
+                "((NEW.kind, NEW.grid_id, NEW.session_id, NEW.minutes_id, NEW.decision_id,"
+                " NEW.snapshot, NEW.verification_code, NEW.content_sha256, NEW.created_at)"
+                " IS DISTINCT FROM (OLD.kind, OLD.grid_id, OLD.session_id, OLD.minutes_id,"
+                " OLD.decision_id, OLD.snapshot, OLD.verification_code, OLD.content_sha256,"
+                " OLD.created_at))"))]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.verification_code})"
@@ -512,6 +588,11 @@ class Decision(models.Model):
         verbose_name_plural = _("décisions du jury")
         ordering = ["decided_at", "pk"]
         indexes = [models.Index(fields=["decided_at", "id"], name="decision_order_idx")]
+        # Final once the PV is signed (sign_minutes sets final_at on a decision that was not):
+        # from then on it is superseded by a correction, never updated nor deleted.
+        triggers = [pgtrigger.Protect(name="final_decision",
+                                      operation=pgtrigger.Update | pgtrigger.Delete,
+                                      condition=pgtrigger.Q(old__final_at__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.registration} : {self.get_outcome_display()}"
@@ -549,6 +630,8 @@ class Minutes(models.Model):
     class Meta:
         verbose_name = _("procès-verbal de délibération")
         verbose_name_plural = _("procès-verbaux de délibération")
+        triggers = [pgtrigger.Protect(name="minutes_append_only",
+                                      operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return _("PV du %(session)s") % {"session": self.session}
@@ -560,3 +643,51 @@ class Minutes(models.Model):
 
     def delete(self, *args, **kwargs):
         raise DecisionLocked(_("Un procès-verbal ne se supprime pas."))
+
+
+# ---------------------------------------------------------------------------
+# Personal data (DOMAIN.md §8)
+# ---------------------------------------------------------------------------
+class PersonalDataEvent(models.Model):
+    """The register of what was done with a person's data: an export handed over under the
+    right of access, or a dossier anonymised at the end of its retention period. It holds
+    references and counts, never the data itself. Append-only; a dossier is purged once."""
+
+    class Action(models.TextChoices):
+        EXPORTED = "exported", _("Export des données personnelles (RGPD)")
+        PURGED = "purged", _("Données effacées (fin de la durée de conservation)")
+
+    candidate = models.ForeignKey("candidates.Candidate", on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("candidat"))
+    registration = models.ForeignKey("candidates.Registration", on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+",
+                                     verbose_name=_("inscription"))
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+", verbose_name=_("auteur"))
+    data = models.JSONField(_("détail"), default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("traitement de données personnelles")
+        verbose_name_plural = _("registre des données personnelles")
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["registration"], condition=models.Q(action="purged"),
+                                    name="one_purge_per_registration"),
+        ]
+        triggers = [pgtrigger.Protect(name="personal_data_event_append_only",
+                                      operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.at:%d/%m/%Y %H:%M} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            raise ValidationError(_("Le registre ne se modifie pas."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Le registre ne se supprime pas."))

@@ -3,6 +3,7 @@ fill and sign it; staff of the centre read it and may reopen it; nobody else see
 
 import rules
 
+from candidates.rules import is_staff_of_centre
 from certifications.scoping import staff_centre_ids
 
 
@@ -66,3 +67,10 @@ rules.add_perm("evaluations.decide_session", is_session_centre_staff | presides_
 rules.add_perm("evaluations.correct_decision", is_session_centre_staff | presides_session)
 rules.add_perm("evaluations.sign_minutes", presides_session_present)
 rules.add_perm("evaluations.open_session", is_session_centre_staff | presides_session)
+
+
+# ---------------------------------------------------------------------------
+# Personal data (DOMAIN.md §8): the right-of-access export of a candidate is for the staff of
+# the candidate's centre only.
+# ---------------------------------------------------------------------------
+rules.add_perm("evaluations.export_personal_data", is_staff_of_centre)

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from evaluations import views, views_documents
+from evaluations import views, views_documents, views_personal_data
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     # Public: anyone holding a document checks it here (no login).
     path("verify/", views_documents.verify_form, name="verify_form"),
     path("verify/<str:code>/", views_documents.verify, name="verify"),
+    # Staff of the candidate's centre: the right-of-access export (DOMAIN.md §8).
+    path("donnees-personnelles/candidats/<int:candidate_pk>/export/",
+         views_personal_data.personal_data_export, name="personal_data_export"),
 ]

@@ -10,9 +10,11 @@ a comment or any personal data beyond the candidate's name.
 """
 
 import datetime
+import logging
 import re
 
 import rules
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -22,13 +24,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.decorators import ratelimit
 
 from certifications.scoping import staff_centre_ids
 from commissions.models import Commission, JurySession
-from evaluations import documents_jury, selectors
+from config.tasks import send_on_commit
+from evaluations import documents_jury
+from evaluations.integrity import document_is_intact
 from evaluations.models import VERIFIABLE_KINDS, BatchExport, GeneratedDocument, Grid, GridState
 from evaluations.pdf import current_document, document_signatures
 from evaluations.tasks import build_commission_zip, ensure_rendered
+from evaluations.views_grid import grid_or_404
+
+logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------
 # The grid PDF
@@ -38,11 +46,8 @@ from evaluations.tasks import build_commission_zip, ensure_rendered
 @login_required
 @require_GET
 def grid_pdf(request, grid_pk: int):
-    try:
-        grid = selectors.grid_for_page(request.user, grid_pk)
-    except Grid.DoesNotExist as exc:
-        raise Http404 from exc
-    if not rules.has_perm("evaluations.see_grid", request.user, grid):
+    grid = grid_or_404(request, grid_pk)  # the grid page's access, cancelled commission included
+    if not rules.has_perm("evaluations.see_grid", request.user, grid) or grid.purged_at:
         raise Http404
     document = current_document(grid)
     if document is None:
@@ -75,15 +80,15 @@ def commission_zip(request, commission_pk: int):
                                    pk=commission_pk)
     if not rules.has_perm("commissions.manage_commission", request.user, commission):
         raise Http404
-    total = Grid.objects.filter(scheduled__commission=commission,
-                                state=GridState.SIGNED).count()
+    total = Grid.objects.filter(scheduled__commission=commission, state=GridState.SIGNED,
+                                purged_at__isnull=True).count()
     if not total:
         messages.info(request, _("Aucune grille de cette commission n'est encore signée."))
         return redirect("commissions:commission_detail", pk=commission.pk)
     with transaction.atomic():
         batch = BatchExport.objects.create(commission=commission, requested_by=request.user,
                                            total=total)
-        transaction.on_commit(lambda: build_commission_zip.delay(batch_id=batch.pk))
+        send_on_commit(build_commission_zip, batch_id=batch.pk)
     return redirect("grids:zip_status", batch_pk=batch.pk)
 
 
@@ -149,28 +154,57 @@ def verify_form(request):
                           {"empty": raw is not None}))
 
 
+# What new_verification_code makes, once normalised: only such a code is worth a redirect.
+CODE_PATTERN = re.compile(r"[A-Z2-9]{5}(?:-[A-Z2-9]{5}){3}")
+
+
+def verify_rate(group, request) -> str:
+    return settings.RATELIMIT_RATES["VERIFY"]
+
+
+def _verify_page(request, context: dict, status: int = 200):
+    return _public(render(request, "documents/verify_result.html", context, status=status))
+
+
 @require_GET
+@ratelimit(group="verify", key="ip", rate=verify_rate, block=False)
 def verify(request, code: str):
+    """The public answer for one code. Codes are unguessable (new_verification_code) and
+    counted per address; an unknown code and a malformed one run the same lookup and get the
+    same page, so that nothing is learnt from trying."""
+    if request.limited:
+        response = _public(render(request, "documents/verify_limited.html", status=429))
+        response["Retry-After"] = "60"
+        return response
     normalised = normalise_code(code)
-    if normalised and normalised != code:
+    if normalised != code and CODE_PATTERN.fullmatch(normalised):
         return redirect("verify", code=normalised)
     document = (GeneratedDocument.objects.select_related("grid", "minutes")
                 .filter(verification_code=code, kind__in=VERIFIABLE_KINDS).first())
     if document is None or (document.kind == GeneratedDocument.Kind.GRID
                             and document.grid is None):
-        return _public(render(request, "documents/verify_result.html",
-                              {"status": "unknown", "code": code}, status=404))
+        return _verify_page(request, {"status": "unknown", "code": code}, status=404)
+    signatures = (document_signatures(document)
+                  if document.kind == GeneratedDocument.Kind.GRID else None)
+    if not document_is_intact(document, signatures=signatures):
+        # Edited behind the application's back: never shown as authentic.
+        logger.warning("Verify: document %s (%s) no longer matches its signed content",
+                       document.pk, document.kind)
+        return _verify_page(request, {"status": "tampered", "code": code})
     if document.kind != GeneratedDocument.Kind.GRID:
         return _public(render(request, "documents/verify_jury_result.html", {
             "code": code, "document": document, **documents_jury.verification(document)}))
+    return _verify_grid(request, code, document, signatures)
+
+
+def _verify_grid(request, code: str, document: GeneratedDocument, signatures: list):
     grid = document.grid
     latest = current_document(grid)
     if latest is None or latest.pk != document.pk:
-        return _public(render(request, "documents/verify_result.html", {
-            "status": "replaced", "code": code, "reopened_at": grid.reopened_at}))
-    signatures = document_signatures(document)
+        return _verify_page(request, {"status": "replaced", "code": code,
+                                      "reopened_at": grid.reopened_at})
     snapshot = signatures[0].snapshot if signatures else grid.snapshot
-    return _public(render(request, "documents/verify_result.html", {
+    return _verify_page(request, {
         "status": "valid",
         "code": code,
         "document": document,
@@ -178,7 +212,9 @@ def verify(request, code: str):
         "commission_date": datetime.date.fromisoformat(snapshot["commission"]["date"]),
         "candidate_name": snapshot["candidate"]["name"],
         "signatures": signatures,
-    }))
+        # Effaced at the end of its retention (evaluations.retention): authentic, no content.
+        "purged_at": grid.purged_at,
+    })
 
 
 # ---------------------------------------------------------------------------

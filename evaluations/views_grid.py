@@ -63,9 +63,15 @@ FIELDS_AFFECTING_COMPLETENESS = {"satisfied", "concerned", "level", "comment"}
 # ---------------------------------------------------------------------------
 def grid_or_404(request, pk: int) -> Grid:
     try:
-        return selectors.grid_for_page(request.user, pk)
+        grid = selectors.grid_for_page(request.user, pk)
     except Grid.DoesNotExist as exc:
         raise Http404 from exc
+    # A cancelled commission gives its members no more access (as open_grid and the
+    # commission's dossiers); the centre's staff keep reading its grids.
+    if (grid.scheduled.commission.status == CommissionStatus.CANCELLED
+            and not rules.has_perm("evaluations.reopen_grid", request.user, grid)):
+        raise Http404
+    return grid
 
 
 def can_fill(user, grid: Grid) -> bool:
