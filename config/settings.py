@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "candidates",
     "commissions",
     "evaluations",
+    "reporting",
 ]
 
 MIDDLEWARE = [

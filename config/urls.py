@@ -16,6 +16,7 @@ urlpatterns = [
     path("commissions/", include("commissions.urls")),
     path("grilles/", include("evaluations.grid_urls")),
     path("jurys/", include("evaluations.jury_urls")),
+    path("rapports/", include("reporting.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,3 @@
+"""URLs of the declarations of holders to the Caisse des Dépôts."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""URLs of the statistics page and the annual activity report."""
+
+urlpatterns = []
