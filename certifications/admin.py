@@ -125,7 +125,8 @@ class CertificationAdmin(SimpleHistoryAdmin):
         reports, issues = None, None
         form = ReferentialImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            files = [(f.name, f.read()) for f in form.cleaned_data["files"]]
+            # The importer checks each size before reading (exchange.parsing.read_limited).
+            files = [(f.name, f) for f in form.cleaned_data["files"]]
             dry_run = form.cleaned_data["dry_run"]
             try:
                 reports = exchange.import_referentials(files, dry_run=dry_run)

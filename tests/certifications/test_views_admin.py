@@ -152,3 +152,19 @@ def test_the_certification_autocomplete_of_the_version_admin_answers(client):
     assert [r["text"] for r in response.json()["results"]] == sorted(
         r["text"] for r in response.json()["results"])
     assert len(response.json()["results"]) == 2
+
+
+def test_the_admin_import_refuses_an_oversized_file(client, settings):
+    """The admin hands the uploaded file unread to the importer, which refuses it on its
+    announced size before reading it (exchange.parsing.read_limited, tested there)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.CERTIFICATION = {**settings.CERTIFICATION, "REFERENTIAL_MAX_BYTES": 1000}
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    upload = SimpleUploadedFile("gros.json", b"{" + b" " * 5000 + b"}",
+                                content_type="application/json")
+    response = client.post(reverse("admin:certifications_certification_import"),
+                           {"files": [upload]})
+    assert response.status_code == 200
+    assert "trop volumineux" in response.content.decode()
+    assert not ReferentialVersion.objects.exists()
