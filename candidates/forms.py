@@ -6,6 +6,7 @@ from crispy_forms.bootstrap import FormActions, StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.html import escape, format_html
@@ -525,9 +526,14 @@ class DocumentUploadForm(forms.Form):
                     "remplace toujours le précédent."),
     )
 
-    def __init__(self, *args, current_documents, **kwargs):
+    def __init__(self, *args, current_documents, too_large: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["replaces"].queryset = current_documents
+        if too_large:
+            # The upload was stopped while read (uploads.SizeCapUploadHandler): no file.
+            self.fields["file"].error_messages["required"] = _(
+                "Le fichier dépasse la taille maximale de %(max)s Mo.") % {
+                "max": settings.CANDIDATES["DOCUMENT_MAX_BYTES"] // (1024 * 1024)}
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(Column("kind", css_class="col-md-6"), Column("replaces", css_class="col-md-6")),

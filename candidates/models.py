@@ -15,7 +15,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from candidates.validators import normalise_siret, validate_siret
+from candidates.validators import (
+    normalise_code,
+    normalise_siret,
+    validate_country_code,
+    validate_insee_code,
+    validate_postal_code,
+    validate_siret,
+)
 from certifications.models import (
     MODALITIES_NEEDING_ACTIVITY_REPORT,
     Centre,
@@ -72,6 +79,14 @@ class Sex(models.TextChoices):
     FEMALE = "F", _("Féminin")
 
 
+class BirthCommuneCodeKind(models.TextChoices):
+    """How the commune of birth is identified (DOMAIN.md §7): both are 5 characters, so the
+    record says which one it holds rather than guessing."""
+
+    INSEE = "insee", _("Code INSEE")
+    POSTAL = "postal", _("Code postal")
+
+
 class Candidate(models.Model):
     centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="candidates",
                                verbose_name=_("centre"))
@@ -81,10 +96,16 @@ class Candidate(models.Model):
     birth_date = models.DateField(_("date de naissance"))
     sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices, blank=True)
     birth_commune_code = models.CharField(
-        _("commune de naissance (code INSEE ou postal)"), max_length=5, blank=True)
+        _("commune de naissance (code INSEE ou postal)"), max_length=5, blank=True,
+        help_text=_("Code INSEE (44109, 2A004 pour la Corse, 99xxx pour une naissance à "
+                    "l'étranger) ou code postal (44000)."))
+    birth_commune_code_kind = models.CharField(
+        _("nature du code de la commune"), max_length=6, choices=BirthCommuneCodeKind.choices,
+        blank=True)
     birth_commune_name = models.CharField(_("commune de naissance"), max_length=100, blank=True)
     birth_country_code = models.CharField(_("pays de naissance (code ISO)"), max_length=2,
-                                          blank=True)
+                                          blank=True, validators=[validate_country_code],
+                                          help_text=_("Deux lettres ISO 3166 : FR, BE, MA…"))
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     address = models.TextField(_("adresse"), blank=True)
@@ -124,6 +145,48 @@ class Candidate(models.Model):
                 raise ValidationError({"birth_date": _("Date de naissance invraisemblable.")})
         if self.employer_id and self.centre_id and self.employer.centre_id != self.centre_id:
             raise ValidationError({"employer": _("L'entreprise appartient à un autre centre.")})
+        self.clean_birth_place()
+
+    def clean_birth_place(self):
+        """DOMAIN.md §7–§8: the commune of birth is an INSEE code (Corsica 2A/2B included) or
+        a 5-digit postal code, and the record says which; the country an ISO 3166 code."""
+        self.birth_commune_code = normalise_code(self.birth_commune_code)
+        self.birth_country_code = normalise_code(self.birth_country_code)
+        code, kind = self.birth_commune_code, self.birth_commune_code_kind
+        if code and not kind:
+            raise ValidationError({"birth_commune_code_kind": _(
+                "Précisez s'il s'agit d'un code INSEE ou d'un code postal.")})
+        if kind and not code:
+            raise ValidationError({"birth_commune_code": _(
+                "Indiquez le code de la commune de naissance.")})
+        validator = {BirthCommuneCodeKind.INSEE: validate_insee_code,
+                     BirthCommuneCodeKind.POSTAL: validate_postal_code}.get(kind)
+        if validator is not None:
+            try:
+                validator(code)
+            except ValidationError as error:
+                raise ValidationError({"birth_commune_code": error.messages}) from error
+        if (kind == BirthCommuneCodeKind.INSEE and code.startswith("99")
+                and self.birth_country_code == "FR"):
+            raise ValidationError({"birth_country_code": _(
+                "Un code INSEE 99xxx désigne une naissance à l'étranger : le pays ne peut "
+                "pas être la France.")})
+
+    @property
+    def declaration_gaps(self) -> list[str]:
+        """What the declaration to the Caisse des Dépôts still needs (DOMAIN.md §7)."""
+        gaps = []
+        if not self.birth_name:
+            gaps.append(str(_("nom de naissance")))
+        if not self.first_names.strip():
+            gaps.append(str(_("prénom")))
+        if not self.birth_date:
+            gaps.append(str(_("date de naissance")))
+        if self.sex not in Sex.values:
+            gaps.append(str(_("sexe")))
+        if not self.birth_commune_code or not self.birth_commune_code_kind:
+            gaps.append(str(_("commune de naissance (code INSEE ou postal)")))
+        return gaps
 
 
 class Tutor(models.Model):

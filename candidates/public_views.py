@@ -18,7 +18,6 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
@@ -126,21 +125,6 @@ def link_page(purpose: str):
     return decorator
 
 
-def capped_upload(view):
-    """Install the upload size cap before anything reads the body. CSRF middleware reads it
-    first for any protected view: this view is exempted from the middleware and protected
-    inside, once the cap is in place."""
-    protected = csrf_protect(view)
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        request.upload_handlers.insert(0, uploads.SizeCapUploadHandler(
-            request, max_bytes=settings.CANDIDATES["DOCUMENT_MAX_BYTES"]))
-        return protected(request, *args, **kwargs)
-
-    return csrf_exempt(wrapper)
-
-
 def _candidate_space_context(registration: Registration) -> dict:
     registration = (Registration.objects
                     .select_related("candidate", "version__certification")
@@ -165,10 +149,16 @@ def _candidate_space_context(registration: Registration) -> dict:
         "report": report,
         "report_missing": report_missing,
         "others_missing": others_missing,
+        # A jury already deliberated on an earlier registration for the same certification:
+        # the candidate downloads the relevé of what they validated (DOMAIN.md §6).
+        "has_earlier_results": Registration.objects.filter(
+            candidate_id=registration.candidate_id, centre_id=registration.centre_id,
+            version__certification_id=registration.version.certification_id,
+            state=S.DELIBERE).exclude(pk=registration.pk).exists(),
     }
 
 
-@capped_upload
+@uploads.capped_upload
 @require_http_methods(["GET", "POST"])
 @link_page(LinkPurpose.CANDIDATE_UPLOAD)
 def candidate_space(request, link):

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from candidates import selectors, services
+from candidates import selectors, services, uploads
 from candidates.downloads import document_response
 from candidates.forms import (
     CandidateForm,
@@ -411,6 +411,7 @@ def vae_admissibility(request, pk: int):
 # Documents
 # ---------------------------------------------------------------------------
 @login_required
+@uploads.capped_upload
 def document_upload(request, pk: int):
     registration = _registration_or_404(request, pk)
     current = registration.documents.filter(superseded_at__isnull=True)
@@ -419,7 +420,8 @@ def document_upload(request, pk: int):
         replaced = current.filter(pk=request.GET["remplace"]).first()
     initial = {"replaces": replaced, "kind": replaced.kind} if replaced else {}
     form = DocumentUploadForm(request.POST or None, request.FILES or None, initial=initial,
-                              current_documents=current)
+                              current_documents=current,
+                              too_large=getattr(request, "upload_too_large", False))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -439,3 +439,29 @@ def test_a_damaged_docx_is_a_document_or_a_french_refusal(start, noise):
         uploads.check_upload(SimpleUploadedFile("rapport.docx", damaged))
     except ValidationError as error:
         assert error.messages
+
+
+def test_a_30_mb_upload_by_staff_is_stopped_while_read(registration, client, tmp_path,
+                                                       monkeypatch):
+    """The staff's document page takes the same cap as the personal link (it used to spool
+    the whole file to disk and check its size afterwards)."""
+    from django.urls import reverse
+
+    from certifications.models import Role
+    from tests.factories import member
+
+    client.force_login(member(Role.STAFF, centre=registration.centre))
+    big = tmp_path / "piece.pdf"
+    with big.open("wb") as handle:
+        handle.write(b"%PDF-1.4\n")
+        handle.truncate(30 * 1024 * 1024)
+    spooled = spooled_bytes(monkeypatch)
+
+    with big.open("rb") as handle:
+        response = client.post(reverse("candidates:document_upload", args=[registration.pk]),
+                               {"kind": "autre", "file": handle})
+
+    assert response.status_code == 200
+    assert "Le fichier dépasse la taille maximale de 20 Mo." in response.content.decode()
+    assert spooled[0] == 0
+    assert not Document.objects.exists()
