@@ -55,6 +55,13 @@ class CandidateAdmin(CentreScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ["birth_name", "usage_name", "first_names", "email"]
     autocomplete_fields = ["employer"]
     list_select_related = ["employer", "centre"]
+    fieldsets = [
+        (None, {"fields": ["centre", "birth_name", "usage_name", "first_names", "birth_date",
+                           "sex", "email", "phone", "address", "employer"]}),
+        (gettext_lazy("Naissance (déclaration à la Caisse des Dépôts)"), {
+            "fields": ["birth_commune_code_kind", "birth_commune_code", "birth_commune_name",
+                       "birth_country_code"]}),
+    ]
 
 
 class HabilitationInline(admin.TabularInline):

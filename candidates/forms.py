@@ -268,8 +268,9 @@ class CandidateForm(forms.ModelForm):
 
     class Meta:
         model = Candidate
-        fields = ["birth_name", "usage_name", "first_names", "birth_date", "sex", "email",
-                  "phone", "employer"]
+        fields = ["birth_name", "usage_name", "first_names", "birth_date", "sex",
+                  "birth_commune_code_kind", "birth_commune_code", "birth_commune_name",
+                  "birth_country_code", "email", "phone", "employer"]
         widgets = {"birth_date": DateInput}
 
     def __init__(self, *args, companies, **kwargs):
@@ -286,6 +287,12 @@ class CandidateForm(forms.ModelForm):
                 Column("sex", css_class="col-6 col-md-3"),
                 Column("email", css_class="col-md-3"),
                 Column("phone", css_class="col-md-3")),
+            # Identity declared to the Caisse des Dépôts (DOMAIN.md §7–§8); may be completed
+            # later: a missing value only puts the award on the « à compléter » list.
+            Row(Column("birth_commune_code_kind", css_class="col-6 col-md-3"),
+                Column("birth_commune_code", css_class="col-6 col-md-3"),
+                Column("birth_commune_name", css_class="col-md-4"),
+                Column("birth_country_code", css_class="col-md-2")),
             "employer",
         )
 

@@ -50,6 +50,7 @@ MAX_ROWS = 5000
 # The file's columns, in the order of the documentation and of the example file.
 COLUMNS = [
     "reference_externe", "nom_naissance", "nom_usage", "prenoms", "date_naissance", "sexe",
+    "code_commune_naissance", "type_code_commune", "commune_naissance", "pays_naissance",
     "email", "telephone", "entreprise_siret", "entreprise_nom", "tuteur_email", "tuteur_nom",
     "tuteur_prenom", "certification_type", "certification_code", "version", "parcours",
     "date_inscription",
@@ -62,7 +63,14 @@ REQUIRED_COLUMNS = [
 CANDIDATE_FIELD_COLUMNS = {
     "birth_name": "nom_naissance", "usage_name": "nom_usage", "first_names": "prenoms",
     "birth_date": "date_naissance", "sex": "sexe", "email": "email", "phone": "telephone",
+    "birth_commune_code": "code_commune_naissance",
+    "birth_commune_code_kind": "type_code_commune", "birth_commune_name": "commune_naissance",
+    "birth_country_code": "pays_naissance",
 }
+# Identity for the declaration to the Caisse des Dépôts (DOMAIN.md §7): a known candidate's
+# blanks are filled from the file, never overwritten.
+IDENTITY_FIELDS = ("birth_commune_code", "birth_commune_code_kind", "birth_commune_name",
+                   "birth_country_code")
 TUTOR_FIELD_COLUMNS = {"email": "tuteur_email", "last_name": "tuteur_nom",
                        "first_name": "tuteur_prenom"}
 COMPANY_FIELD_COLUMNS = {"name": "entreprise_nom", "siret": "entreprise_siret"}
@@ -432,6 +440,10 @@ class _Checker:
             "birth_name": row["nom_naissance"], "usage_name": row["nom_usage"],
             "first_names": row["prenoms"], "birth_date": birth_date, "sex": sex,
             "email": row["email"], "phone": row["telephone"],
+            "birth_commune_code": row["code_commune_naissance"].upper(),
+            "birth_commune_code_kind": row["type_code_commune"].lower(),
+            "birth_commune_name": row["commune_naissance"],
+            "birth_country_code": row["pays_naissance"].upper(),
         }
         identity = (fold(row["nom_naissance"]), fold(row["prenoms"]), birth_date)
         # Checked even for a known candidate: the file's values may fill blanks of the record.
@@ -742,7 +754,7 @@ def _write(plans: list[_Plan], *, centre, actor, result: ImportResult) -> None:
 
 def _complete(candidate: Candidate, fields: dict, company: Company | None) -> None:
     """Fill the blanks of a known candidate's record from the file; never overwrite."""
-    changed = [name for name in ("usage_name", "sex", "email", "phone")
+    changed = [name for name in ("usage_name", "sex", "email", "phone", *IDENTITY_FIELDS)
                if fields[name] and not getattr(candidate, name)]
     for name in changed:
         setattr(candidate, name, fields[name])

@@ -349,6 +349,7 @@ class Seeder:
                 birth_date=datetime.date(year - rng.randrange(18, 55), rng.randrange(1, 13),
                                          rng.randrange(1, 29)),
                 sex=rng.choice(["M", "F"]), birth_commune_code=city[2],
+                birth_commune_code_kind="insee",
                 birth_commune_name=city[1], birth_country_code="FR",
                 email=f"{first.lower()}.{rng.randrange(10**6)}@candidat.example"))
         candidates = Candidate.objects.bulk_create(candidates)

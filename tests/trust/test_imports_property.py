@@ -334,6 +334,11 @@ PLAUSIBLE = {
     "prenoms": st.sampled_from(["Alex", "Maël", "Jean-Pierre", "alex"]),
     "date_naissance": _dates() | st.sampled_from(BAD_DATES),
     "sexe": st.sampled_from(["", "M", "F", "m", "X", "ß"]),
+    # Birth place for the declaration to the Caisse des Dépôts (issue 10).
+    "code_commune_naissance": st.sampled_from(["", "44109", "2A004", "44000", "4410", "2C004"]),
+    "type_code_commune": st.sampled_from(["", "insee", "postal", "INSEE", "autre"]),
+    "commune_naissance": st.sampled_from(["", "Nantes", "Saint-Herblain"]),
+    "pays_naissance": st.sampled_from(["", "FR", "fr", "XX"]),
     "email": st.emails() | st.sampled_from(["pas-un-email", "a@b"]),
     "telephone": st.text(alphabet="0123456789 +.-", max_size=20),
     "entreprise_siret": st.sampled_from(VALID_SIRETS) | st.text("0123456789 ", max_size=16),
