@@ -1,6 +1,7 @@
 """What the jury reads and decides (DOMAIN.md §6): the proposal the signed grids imply, the
 conformity check, decisions and their corrections, and the procès-verbal signature."""
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,8 @@ from certifications.models import KINDS_WITH_BLOCS, CertificationKind
 from commissions import impartiality, juries
 from commissions.models import JurySession, SessionCandidate, SessionStatus
 from config.tasks import send_on_commit
+from evaluations import acquired
+from evaluations.acquired import AcquiredResults
 from evaluations.models import Decision, DecisionLocked, Grid, GridState, Minutes
 from evaluations.services import sha256_of
 
@@ -33,6 +36,8 @@ class Proposal:
     outcome: str
     acquired_blocs: list[str]
     mastered: dict[str, bool]  # competence code → mastered
+    # Competence codes taken from an earlier jury, still valid (DOMAIN.md §6).
+    carried_over: list[str] = field(default_factory=list)
 
 
 def signed_grids(registration: Registration) -> list[Grid]:
@@ -47,30 +52,49 @@ def signed_competences(grid: Grid) -> list[dict]:
     return summary["competences"] if summary else grid.snapshot["competences"]
 
 
-def propose(registration: Registration, grids: list[Grid] | None = None) -> Proposal:
+def propose(registration: Registration, grids: list[Grid] | None = None, *,
+            carried: AcquiredResults | None = None, at: datetime.date | None = None
+            ) -> Proposal:
     """A full CQPM/CQPI only if every competence is acquired (a branch rule); otherwise the
     blocs whose competences are all acquired (validation partielle). A bloc, CCPM or CCPI is
-    obtained when all its competences are mastered. The latest signed grid counts."""
+    obtained when all its competences are mastered. The latest signed grid counts.
+
+    Results of an earlier jury still valid on ``at`` (the jury's date; DOMAIN.md §6 « partial
+    results last ») count as mastered; an expired one counts only if evaluated again."""
     grids = signed_grids(registration) if grids is None else grids
+    carried = acquired.carried_over(registration, at=at) if carried is None else carried
     mastered: dict[str, bool] = {}
-    blocs: dict[str, list[str]] = {}
+    bloc_of: dict[str, str | None] = {}  # competence code → bloc code, as signed or notified
+    for item in carried.competence_list:
+        mastered[item.code] = True
+        bloc_of[item.code] = item.bloc
     for grid in grids:
         for item in signed_competences(grid):
             level = item["level"] or {}
-            mastered[item["code"]] = bool(level.get("mastered"))
-            if item["bloc"]:
-                blocs.setdefault(item["bloc"]["code"], [])
-                if item["code"] not in blocs[item["bloc"]["code"]]:
-                    blocs[item["bloc"]["code"]].append(item["code"])
-    expected = [c.code for c in registration.version.competences.all()]
+            # A carried-over competence evaluated again anyway keeps the better of the two:
+            # a valid result is not lost by a later attempt (DOMAIN.md §6).
+            mastered[item["code"]] = (bool(level.get("mastered"))
+                                      or item["code"] in carried.competences)
+            bloc_of[item["code"]] = item["bloc"]["code"] if item["bloc"] else None
+    # A bloc is acquired when every competence the referential puts in it is mastered (one
+    # neither evaluated nor carried over — an expired one not evaluated again — is not).
+    version_competences = list(registration.version.competences.all())
+    expected = [c.code for c in version_competences]
+    per_bloc: dict[int, list[str]] = {}
+    for competence in version_competences:
+        if competence.bloc_id:
+            per_bloc.setdefault(competence.bloc_id, []).append(competence.code)
+    acquired_blocs = [bloc_of[codes[0]] for codes in per_bloc.values()
+                      if all(mastered.get(code) for code in codes) and bloc_of.get(codes[0])]
     all_mastered = bool(expected) and all(mastered.get(code) for code in expected)
-    acquired = [code for code, comps in blocs.items() if all(mastered.get(c) for c in comps)]
     kind = registration.version.certification.kind
+    carried_codes = sorted(carried.competences)
     if all_mastered:
-        return Proposal(PASSED, sorted(acquired), mastered)
-    if kind in (CertificationKind.CQPM, CertificationKind.CQPI) and acquired:
-        return Proposal(PARTIAL, sorted(acquired), mastered)
-    return Proposal(FAILED, sorted(acquired) if kind in KINDS_WITH_BLOCS else [], mastered)
+        return Proposal(PASSED, sorted(acquired_blocs), mastered, carried_codes)
+    if kind in (CertificationKind.CQPM, CertificationKind.CQPI) and acquired_blocs:
+        return Proposal(PARTIAL, sorted(acquired_blocs), mastered, carried_codes)
+    return Proposal(FAILED, sorted(acquired_blocs) if kind in KINDS_WITH_BLOCS else [],
+                    mastered, carried_codes)
 
 
 # ---------------------------------------------------------------------------
@@ -83,20 +107,31 @@ class Check:
     details: list[str] = field(default_factory=list)
 
 
-def conformity(registration: Registration, grids: list[Grid] | None = None) -> list[Check]:
+def conformity(registration: Registration, grids: list[Grid] | None = None, *,
+               carried: AcquiredResults | None = None, at: datetime.date | None = None
+               ) -> list[Check]:
     grids = signed_grids(registration) if grids is None else grids
+    carried = acquired.carried_over(registration, at=at) if carried is None else carried
     checks = []
-    # Every competence evaluated with a modality the referential allows.
+    # Every competence evaluated with a modality the referential allows — or validated by an
+    # earlier jury and still valid (an expired result must be evaluated again).
     allowed = {c.code: c.modalities for c in registration.version.competences.all()}
     evaluated = {item["code"]: item for g in grids for item in signed_competences(g)}
     problems = [_("%(code)s n'a pas été évaluée.") % {"code": code}
-                for code in allowed if code not in evaluated]
+                for code in allowed if code not in evaluated and code not in carried.competences]
     problems += [_("%(code)s : modalité « %(m)s » non prévue par le référentiel.")
                  % {"code": code, "m": item["modality_label"]}
                  for code, item in evaluated.items()
                  if item["modality_used"] not in allowed.get(code, [])]
     checks.append(Check(_("Chaque compétence évaluée selon une modalité autorisée"),
                         not problems, problems))
+    if carried:
+        checks.append(Check(
+            _("Résultats d'un jury antérieur en cours de validité (reportés)"), True,
+            [_("%(code)s : acquise au jury du %(date)s, valable jusqu'au %(until)s.")
+             % {"code": item.code, "date": item.session_date.strftime("%d/%m/%Y"),
+                "until": item.until.strftime("%d/%m/%Y")}
+             for item in carried.competence_list if item.code not in evaluated]))
     # Every grid signed by the whole commission.
     problems = []
     if not grids:
@@ -203,7 +238,7 @@ def record_decision(*, session_candidate: SessionCandidate, actor, outcome: str,
     if problems:
         raise juries.JuryRuleError(problems)
     acquired_blocs = checked_blocs(registration, outcome, acquired_blocs)
-    proposal = propose(registration)
+    proposal = propose(registration, at=session.date)
     differs = (outcome != proposal.outcome
                or sorted(acquired_blocs) != sorted(proposal.acquired_blocs))
     if differs and not motive.strip():

@@ -26,6 +26,7 @@ from commissions import juries
 from commissions.models import College, JurySession, SessionStatus
 from config.pdf import qr_svg_data_uri, render_pdf
 from config.tasks import send_on_commit
+from evaluations.acquired import carried_over
 from evaluations.deliberation import FAILED, PARTIAL, PASSED, propose
 from evaluations.models import Decision, GeneratedDocument, Minutes
 from evaluations.pdf import verify_url
@@ -91,6 +92,15 @@ def _president_name(session: JurySession) -> str:
     return str(seat.member) if seat else ""
 
 
+def _carried_from(item) -> dict:
+    """The « carried » key of a competence validated by an earlier jury (absent otherwise, so
+    that a relevé without carried-over results keeps its former shape)."""
+    if item is None:
+        return {}
+    return {"carried": {"session_date": item.session_date.isoformat(),
+                        "until": item.until.isoformat()}}
+
+
 def results_snapshot(decision: Decision) -> dict:
     """The projection of a decision that its letter, attestation and relevé print: outcome,
     blocs and competences validated and until when (DOMAIN.md §6 — competences 24 months from
@@ -110,11 +120,15 @@ def results_snapshot(decision: Decision) -> dict:
     blocs = list(version.blocs.order_by("order"))
     passed = decision.outcome == PASSED
     acquired = {b.code for b in blocs} if passed else set(decision.acquired_blocs)
-    mastered = propose(registration).mastered
+    # Results of an earlier jury still valid on this jury's date count (DOMAIN.md §6); the
+    # relevé says where they come from and until when they last.
+    carried = carried_over(registration, at=session.date)
+    mastered = propose(registration, carried=carried).mastered
     competences = [
         {"code": c.code, "title": c.title, "bloc": c.bloc.code if c.bloc_id else None,
          "validated": passed or bool(mastered.get(c.code))
-         or bool(c.bloc_id and c.bloc.code in acquired)}
+         or bool(c.bloc_id and c.bloc.code in acquired),
+         **_carried_from(carried.competences.get(c.code))}
         for c in version.competences.select_related("bloc").order_by("bloc__order", "order")
     ]
     bloc_rule = (certification.registry == Registry.RNCP
@@ -294,7 +308,11 @@ def results_context(document: GeneratedDocument) -> dict:
         "blocs": blocs,
         "acquired_blocs": [b for b in blocs if b["acquired"]],
         "loose_competences": loose,
-        "validated_competences": [c for c in snapshot["competences"] if c["validated"]],
+        "validated_competences": [
+            {**c, "carried": ({"session_date": _date(c["carried"]["session_date"]),
+                               "until": _date(c["carried"]["until"])}
+                              if c.get("carried") else None)}
+            for c in snapshot["competences"] if c["validated"]],
         "remaining_competences": [c for c in snapshot["competences"] if not c["validated"]],
         "has_blocs": bool(blocs),
         "validity": {**snapshot["validity"],

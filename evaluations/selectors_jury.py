@@ -28,7 +28,7 @@ from commissions.models import (
     SessionCandidate,
     SessionStatus,
 )
-from evaluations import deliberation
+from evaluations import acquired, deliberation
 from evaluations.models import Decision, Grid, GridState, Incident, Signature
 
 # Sessions that hold their candidates: a registration presented to one of them is not
@@ -215,6 +215,7 @@ class CandidateRow:
     grids: list
     proposal: deliberation.Proposal
     checks: list
+    carried: "acquired.AcquiredResults"
     decision: Decision | None
     deliberating: list
     abstaining: list
@@ -251,6 +252,9 @@ def _rows(session: JurySession, candidates: list[SessionCandidate], *,
     decisions = {d.session_candidate_id: d for d in Decision.objects.filter(
         session_candidate__in=candidates, superseded_by__isnull=True).select_related(
         "decided_by")}
+    # Results of earlier juries still valid on this jury's date (DOMAIN.md §6), one query.
+    carried = acquired.carried_over_many([c.registration for c in candidates],
+                                         at=session.date)
     rows = []
     for candidate in candidates:
         registration = candidate.registration
@@ -258,8 +262,10 @@ def _rows(session: JurySession, candidates: list[SessionCandidate], *,
         deliberating, abstaining = juries.deliberating_seats(seats, registration)
         rows.append(CandidateRow(
             session_candidate=candidate, grids=mine,
-            proposal=deliberation.propose(registration, mine),
-            checks=deliberation.conformity(registration, mine),
+            proposal=deliberation.propose(registration, mine, carried=carried[registration.pk]),
+            checks=deliberation.conformity(registration, mine,
+                                           carried=carried[registration.pk]),
+            carried=carried[registration.pk],
             decision=decisions.get(candidate.pk),
             deliberating=deliberating, abstaining=abstaining,
             quorum_problems=juries.quorum_problems(deliberating)))
@@ -304,6 +310,8 @@ class CompetenceLine:
     criteria: list
     commission_date: datetime.date | None
     opinion: CompanyOpinionItem | None
+    # Validated by an earlier jury, still valid, not evaluated again (DOMAIN.md §6).
+    carried: "acquired.AcquiredItem | None" = None
 
     @property
     def planned_label(self) -> str:
@@ -372,7 +380,8 @@ def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
             modality_label=item["modality_label"] if item else "",
             level=item["level"] if item else None, comment=item["comment"] if item else "",
             criteria=[c for c in item["criteria"] if c["concerned"]] if item else [],
-            commission_date=on, opinion=opinion_items.get(competence.code)))
+            commission_date=on, opinion=opinion_items.get(competence.code),
+            carried=None if item else row.carried.competences.get(competence.code)))
     for lines in blocs.values():
         lines.acquired = lines.code in row.proposal.acquired_blocs
     history = list(Decision.objects.filter(session_candidate=candidate)

@@ -22,6 +22,7 @@ from certifications.models import Modality, RatingLevel
 from commissions import impartiality
 from commissions.models import CommissionMember, ScheduledCandidate
 from config.tasks import send_on_commit
+from evaluations import acquired
 from evaluations.consent import CURRENT_CONSENT_VERSION
 from evaluations.models import (
     LOCKED_MESSAGE,
@@ -74,7 +75,10 @@ def _guard(grid: Grid) -> None:
 @transaction.atomic
 def ensure_grid(*, scheduled: ScheduledCandidate, actor=None) -> Grid:
     """The grid of a scheduled candidate, created on first use from the referential version
-    and the dossier (planned modality per competence)."""
+    and the dossier (planned modality per competence). A competence validated by an earlier
+    jury and still valid on the commission's date is not evaluated again (DOMAIN.md §6): it
+    has no row, so it is neither filled, nor signed, nor in the signed snapshot; the grid
+    page shows it read-only. An expired one is evaluated again."""
     existing = Grid.objects.filter(scheduled=scheduled).first()
     if existing is not None:
         return existing
@@ -85,7 +89,9 @@ def ensure_grid(*, scheduled: ScheduledCandidate, actor=None) -> Grid:
     registration = scheduled.registration
     grid = Grid.objects.create(scheduled=scheduled)
     planned = dict(registration.planned_modalities.values_list("competence_id", "modality"))
-    competences = list(registration.version.competences.prefetch_related("criteria"))
+    carried = acquired.carried_over(registration, at=scheduled.commission.date).competences
+    competences = [c for c in registration.version.competences.prefetch_related("criteria")
+                   if c.code not in carried]
     results = CompetenceResult.objects.bulk_create(
         CompetenceResult(
             grid=grid, competence=c,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from evaluations import views, views_documents, views_personal_data
+from evaluations import views, views_acquired, views_documents, views_personal_data
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -10,4 +10,10 @@ urlpatterns = [
     # Staff of the candidate's centre: the right-of-access export (DOMAIN.md §8).
     path("donnees-personnelles/candidats/<int:candidate_pk>/export/",
          views_personal_data.personal_data_export, name="personal_data_export"),
+    # Partial results that last (DOMAIN.md §6): the dossier's carried-over panel (staff),
+    # the candidate's relevé through their personal link (beside the links' /lien/ pages).
+    path("candidats/inscriptions/<int:registration_pk>/acquis/",
+         views_acquired.registration_carried_over, name="registration_carried_over"),
+    path("lien/candidat/<str:token>/releve.pdf", views_acquired.candidate_releve,
+         name="candidate_releve"),
 ]

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from candidates.models import CompanyOpinion, Document, DocumentKind
 from certifications.models import Modality, RatingLevel
 from commissions.models import CommissionStatus, MemberRole, ScheduledCandidate
-from evaluations import consent, selectors, services
+from evaluations import acquired, consent, selectors, services
 from evaluations.forms import (
     AttendanceForm,
     IncidentForm,
@@ -161,7 +161,17 @@ def page_context(request, grid: Grid) -> dict:
                                           action=f"{base}presence/"),
         "incident_form": IncidentForm(action=f"{base}incidents/"),
         "js_messages": js_messages(),
+        "carried": carried_rows(grid, results),
     }
+
+
+def carried_rows(grid: Grid, results: list) -> list:
+    """Competences validated by an earlier jury, still valid on the commission's date, that
+    the grid leaves out (services.ensure_grid): shown read-only, never evaluated again."""
+    in_grid = {r.competence.code for r in results}
+    carried = acquired.carried_over(grid.scheduled.registration,
+                                    at=grid.scheduled.commission.date)
+    return [item for item in carried.competence_list if item.code not in in_grid]
 
 
 def incident_rows(grid: Grid, *, resolvable: bool) -> list:
