@@ -42,14 +42,23 @@ def _reset_producer_pools() -> None:
 
 @contextlib.contextmanager
 def broker(url: str, *, eager: bool = False):
-    """Publish to ``url`` (not eagerly) for the duration of the block."""
+    """Publish to ``url`` (not eagerly) for the duration of the block. Celery reads the
+    CELERY_BROKER_URL environment variable before its configuration (as .ci/run sets it):
+    both are pointed at ``url``."""
     previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    previous_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = url
     celery_app.conf.broker_url = url
     celery_app.conf.task_always_eager = eager
     _reset_producer_pools()
     try:
+        assert celery_app.connection_for_write().as_uri().endswith(url.rsplit(":", 1)[-1])
         yield
     finally:
+        if previous_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = previous_env
         celery_app.conf.broker_url, celery_app.conf.task_always_eager = previous
         _reset_producer_pools()
 
