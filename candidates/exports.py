@@ -19,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from candidates.models import Registration
+from config.querysets import in_chunks
 
 # A spreadsheet reads a cell starting with one of these as a formula (or, for TAB and CR,
 # strips them and reads what follows): OWASP "CSV injection". The full-width forms are read
@@ -58,18 +59,10 @@ def headers() -> list[str]:
             _("Date d'inscription")]
 
 
-def _in_chunks(queryset: QuerySet[Registration]) -> Iterator[Registration]:
-    """The queryset's rows in its order, read ``CHUNK_SIZE`` at a time: memory stays bounded
-    without a server-side cursor (disabled on PostgreSQL, see settings)."""
-    pks = list(queryset.values_list("pk", flat=True))
-    for start in range(0, len(pks), CHUNK_SIZE):
-        yield from queryset.filter(pk__in=pks[start:start + CHUNK_SIZE])
-
-
 def rows(registrations: QuerySet[Registration]) -> Iterator[list]:
     """One list of values per registration, in the order of ``headers()``; text cells
     already made safe."""
-    for registration in _in_chunks(registrations):
+    for registration in in_chunks(registrations, CHUNK_SIZE):
         candidate = registration.candidate
         certification = registration.version.certification
         values = [

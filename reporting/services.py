@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from candidates.models import BirthCommuneCodeKind, Path
 from candidates.validators import validate_insee_code, validate_postal_code
 from certifications.models import Registry
+from config.querysets import in_chunks
 from evaluations.models import Decision
 from reporting import holders_xml, receipts
 from reporting.models import (
@@ -351,9 +352,9 @@ def generate_batch(*, actor, out, centre=None, centre_ids: list[int] | None = No
 
     def payloads():
         # DOMAIN.md §7: 200,000 passages a file at most; the rest go in the next batch.
-        awards = due_awards(centre_ids).select_for_update(of=("self",))[:MAX_PASSAGES]
+        awards = due_awards(centre_ids).select_for_update(of=("self",))
         chunk: list[tuple[Award, dict]] = []
-        for award in awards.iterator(chunk_size=CHUNK):
+        for award in in_chunks(awards, CHUNK, limit=MAX_PASSAGES):
             payload = payload_of(award)
             chunk.append((award, payload))
             yield payload
