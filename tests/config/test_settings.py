@@ -64,3 +64,17 @@ def test_no_server_side_cursors_on_postgresql():
 
     assert connection.vendor == "postgresql"
     assert connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+
+def test_static_files_collect_with_hashed_names(settings, tmp_path):
+    """Production serves static files under hashed names (WhiteNoise's manifest storage): a
+    vendored file that names a missing one (a source map) makes collectstatic fail — and the
+    deployment with it (found by the bench on Chart.js)."""
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+    call_command("collectstatic", "--noinput", verbosity=0)
+    manifest = (tmp_path / "static" / "staticfiles.json").read_text()
+    assert "vendor/chartjs/chart.umd.min.js" in manifest
