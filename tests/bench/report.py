@@ -12,6 +12,9 @@ SEARCH_MEDIAN_MS = 100.0
 GRID_PDF_S = 1.0
 ANNUAL_REPORT_PDF_S = 3.0  # issue 10
 BATCH_100_S = 60.0
+HOLDERS_AWARDS = 20_000  # issue 10: the holders file of 20 000 passages (export_holders)
+HOLDERS_S = 10.0
+HOLDERS_PEAK_MIB = 150.0
 LOAD_P95_MS = 250.0
 
 OK, KO = "✅", "❌"
@@ -117,8 +120,9 @@ def markdown(results: dict) -> str:
         f"Budgets : ≤ {PAGE_MAX_QUERIES} requêtes SQL par page, médiane ≤ {PAGE_MAX_RATIO:g}× "
         f"le plancher ; enregistrement d'un champ ≤ {AUTOSAVE_MEDIAN_MS:g} ms ; recherche ≤ "
         f"{SEARCH_MEDIAN_MS:g} ms ; PDF de grille ≤ {GRID_PDF_S:g} s ; 100 PDF ≤ "
-        f"{BATCH_100_S:g} s ; charge : 0 erreur, 0 mise à jour perdue, p95 ≤ "
-        f"{LOAD_P95_MS:g} ms.",
+        f"{BATCH_100_S:g} s ; fichier des titulaires ({_num(HOLDERS_AWARDS)} passages) ≤ "
+        f"{HOLDERS_S:g} s et ≤ {HOLDERS_PEAK_MIB:g} Mo de mémoire ; charge : 0 erreur, 0 mise "
+        f"à jour perdue, p95 ≤ {LOAD_P95_MS:g} ms.",
         "",
         "## Pages",
         "",
@@ -165,6 +169,24 @@ def markdown(results: dict) -> str:
               f"{_num(batch.get('projected_100_s'), 1)} {mark(batch.get('budget_ok'))}",
               mark(batch.get("budget_ok"))]], "rrrrc")
         lines += [f"- {note}" for note in batch.get("notes", [])]
+
+    holders = results.get("holders") or {}
+    lines += ["", "## Déclaration des titulaires : `manage.py export_holders --out FICHIER`", ""]
+    if holders.get("skipped"):
+        lines.append(f"Non mesuré : {holders['skipped']}")
+    elif holders:
+        b = holders.get("budget", {})
+        target = _num(holders.get("target"))
+        lines += _table(
+            ["Passages", "Durée (s)", f"Durée pour {target} (s)", "Mémoire max (Mo)",
+             "Démarrage seul (s, Mo)", "Fichier (Ko)", "SHA-256 du lot", "Budget"],
+            [[_num(holders.get("passages")), _num(holders.get("wall_s"), 2),
+              f"{_num(holders.get('projected_s'), 2)} {mark(b.get('time'))}",
+              f"{_num(holders.get('peak_rss_mib'))} {mark(b.get('memory'))}",
+              f"{_num(holders.get('startup_s'), 2)} ; {_num(holders.get('startup_rss_mib'))}",
+              _kb(holders.get("size")), mark(holders.get("sha256_ok")),
+              mark(holders.get("budget_ok"))]], "rrrrrrcc")
+        lines += [f"- {note}" for note in holders.get("notes", [])]
 
     load = results.get("load") or {}
     lines += ["", "## Charge : évaluateurs en saisie simultanée (gunicorn, 4 workers)", ""]

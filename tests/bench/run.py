@@ -3,7 +3,8 @@
 Measures, on the database of ``DATABASE_URL`` (by default the bench's own SQLite file
 ``var/bench.sqlite3``, never the development database), with production settings (DEBUG off,
 HTTPS as behind the proxy): every key page and its floor, the search, the autosave, PDF
-rendering, a batch of grid PDFs through a real Celery worker (when a broker is set) and a
+rendering, the holders file of ``manage.py export_holders`` (a real process: time and peak
+memory), a batch of grid PDFs through a real Celery worker (when a broker is set) and a
 load run against gunicorn (on PostgreSQL). Writes ``results.json`` and ``results.md`` in
 ``--out`` and prints the Markdown. ``make bench`` prepares the database and calls it.
 
@@ -31,6 +32,13 @@ BENCH_ENVIRONMENT = {
     "LOG_LEVEL": "WARNING",
     # The verify page counts lookups per address; the bench asks it ~40 times from one.
     "RATELIMIT_VERIFY": "100000/m",
+    # The contract with the Caisse des Dépôts (issue 10), bench-only identifiers; awards due
+    # as soon as the decision is final (the volume's decisions are all made final the day it
+    # is loaded: with the default delay of 15 days, none would be due yet).
+    "CDC_ID_CLIENT": "BANC0001",
+    "CDC_ID_CONTRAT": "BANC-CONTRAT-01",
+    "CDC_NATURE_DEPOSANT": "CERTIFICATEUR",
+    "CDC_DELAY_DAYS": "0",
 }
 
 
@@ -55,7 +63,9 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--only", default="",
                         help="clés de pages à mesurer, séparées par des virgules (mise au point)")
     parser.add_argument("--skip", default="",
-                        help="parties à sauter, parmi pages,pdf,batch,load")
+                        help="parties à sauter, parmi pages,pdf,holders,batch,load "
+                             "(« --skip pages,pdf,batch,load » : le fichier des titulaires "
+                             "seul)")
     parser.add_argument("--scale", default=os.environ.get("SCALE", ""),
                         help="valeur de SCALE utilisée pour charger la base (affichée)")
     return parser.parse_args(argv)
@@ -119,7 +129,7 @@ def collect(args) -> dict:
     from django.conf import settings
     from django.db import connection
 
-    from tests.bench import batch, load, pages, pdfs, report, targets
+    from tests.bench import batch, holders, load, pages, pdfs, report, targets
 
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     out = Path(args.out)
@@ -156,6 +166,9 @@ def collect(args) -> dict:
     if "pdf" not in skip:
         step("… PDF")
         results["pdf"] = pdfs.run(args.pdf_runs)
+    if "holders" not in skip:
+        step("… fichier des titulaires (manage.py export_holders)")
+        results["holders"] = holders.run(out)
     if "batch" not in skip:
         step("… lot de PDF (worker Celery)")
         results["batch"] = batch.run(out, size=args.batch_size)
@@ -166,6 +179,7 @@ def collect(args) -> dict:
     results["notes"] = chosen.notes
     verdicts = [p["budget_ok"] for p in results["pages"]]
     verdicts += [part["budget_ok"] for part in [results.get("pdf", {}).get("grid", {}),
+                                                results.get("holders", {}),
                                                 results.get("batch", {}),
                                                 results.get("load", {})]
                  if "budget_ok" in part]
@@ -174,7 +188,9 @@ def collect(args) -> dict:
         "page_max_queries": report.PAGE_MAX_QUERIES, "page_max_ratio": report.PAGE_MAX_RATIO,
         "autosave_median_ms": report.AUTOSAVE_MEDIAN_MS,
         "search_median_ms": report.SEARCH_MEDIAN_MS, "grid_pdf_s": report.GRID_PDF_S,
-        "batch_100_s": report.BATCH_100_S, "load_p95_ms": report.LOAD_P95_MS}
+        "batch_100_s": report.BATCH_100_S, "load_p95_ms": report.LOAD_P95_MS,
+        "holders_awards": report.HOLDERS_AWARDS, "holders_s": report.HOLDERS_S,
+        "holders_peak_mib": report.HOLDERS_PEAK_MIB}
     return results
 
 
@@ -196,7 +212,8 @@ def main(argv=None) -> int:
     if not Registration.objects.exists():
         sys.exit("La base du banc est vide : lancez « make bench » (migrate + seed_demo) "
                  f"ou chargez la démonstration dans {os.environ['DATABASE_URL']}.")
-    ensure_static()
+    if not {"pages", "load"} <= {s.strip() for s in args.skip.split(",")}:
+        ensure_static()  # the pages (and gunicorn) only
     with override_settings(ROOT_URLCONF="tests.bench.urls"):
         results = collect(args)
     json_path, md_path = report.write(results, Path(args.out))

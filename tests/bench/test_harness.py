@@ -1,18 +1,25 @@
 """The benchmark harness works (``make bench``): targets chosen by query, a page measured with
 its query count and its floor, autosave requests that each save, the lost-update check, the
-report. Structure only — never a duration (benchmarks are not timed tests)."""
+holders file measured in its own process, the report. Structure only — never a duration
+(benchmarks are not timed tests)."""
 
 import json
+import sqlite3
+import sys
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from certifications.models import Role
 from evaluations.models import CriterionResult
-from tests.bench import load, report, targets
+from reporting.models import Award, AwardEvent, AwardState, BatchItem, DeclarationBatch
+from tests.bench import holders, load, report, targets
 from tests.bench.pages import key_pages, run_page
 from tests.factories import (
     CentreFactory,
+    CertificationFactory,
     build_version,
     make_commission,
     make_evaluator,
@@ -20,6 +27,7 @@ from tests.factories import (
     make_registration,
     member,
 )
+from tests.reporting.conftest import final_decision, make_award_registration
 
 BENCH = override_settings(ROOT_URLCONF="tests.bench.urls",
                           ALLOWED_HOSTS=["127.0.0.1", "testserver"])
@@ -131,6 +139,11 @@ def test_the_report_is_valid_json_and_a_markdown_table(tmp_path):
                "scale": {"registrations": 11}, "pages": [page],
                "pdf": {"grid": {"skipped": "aucune grille"}, "pv": {"skipped": "aucun PV"}},
                "batch": {"skipped": "pas de broker"}, "load": {"skipped": "SQLite"},
+               "holders": {"passages": 3, "wall_s": 1.5, "projected_s": 10000.0,
+                           "peak_rss_mib": 80.0, "startup_s": 1.0, "startup_rss_mib": 70.0,
+                           "size": 9000, "sha256_ok": True, "target": 20000,
+                           "budget": {"time": False, "memory": True}, "budget_ok": False,
+                           "notes": ["Seulement 3 passage(s)"]},
                "notes": ["une note"], "budgets_ok": False}
     json_path, md_path = report.write(results, tmp_path / "bench")
     assert json.loads(json_path.read_text(encoding="utf-8"))["pages"][0]["queries"] == 30
@@ -142,3 +155,100 @@ def test_the_report_is_valid_json_and_a_markdown_table(tmp_path):
     assert table[2].count("|") == header.count("|")
     assert "30 ❌" in table[2] and "2.40 ✅" in table[2]
     assert "Non mesuré : pas de broker" in markdown and "une note" in markdown
+    row = next(line for line in lines if line.startswith("| 3 |"))
+    assert "10 000.00 ❌" in row and "80.0 ✅" in row and "Seulement 3 passage(s)" in markdown
+
+
+def test_a_child_process_is_measured_with_its_own_peak_memory(tmp_path):
+    """The peak is the child's own, not this process's (a forked child counts what its parent
+    held until exec: hence the launcher)."""
+    measured = holders.run_measured(
+        [sys.executable, "-c", "data = b'x' * (64 * 1024 * 1024); print(len(data))"],
+        env={}, log_path=tmp_path / "child.log")
+    assert measured["returncode"] == 0 and measured["wall_s"] > 0
+    assert 64 <= measured["peak_rss_mib"] < 64 * 4
+    small = holders.run_measured([sys.executable, "-c", "pass"], env={},
+                                 log_path=tmp_path / "child.log")
+    assert small["peak_rss_mib"] < 64
+    failing = holders.run_measured([sys.executable, "-c", "raise SystemExit(3)"], env={},
+                                   log_path=tmp_path / "child.log")
+    assert failing["returncode"] == 3
+
+
+@pytest.fixture
+def shared_database(transactional_db, tmp_path):
+    """``share()`` returns the URL by which a child process reads the database this test
+    reads (committed data: transactional_db). PostgreSQL: the test database itself. SQLite:
+    the test database lives in this process's memory, so it is copied to a file that this
+    process then reads too, until the end of the test."""
+    saved = []
+
+    def share() -> str:
+        conf = connection.settings_dict
+        if connection.vendor == "postgresql":
+            return (f"postgres://{quote(conf['USER'] or '')}:{quote(conf['PASSWORD'] or '')}"
+                    f"@{conf['HOST'] or 'localhost'}:{conf['PORT'] or 5432}/{conf['NAME']}")
+        path = tmp_path / "shared.sqlite3"
+        connection.ensure_connection()
+        target = sqlite3.connect(path)
+        connection.connection.backup(target)
+        target.close()
+        saved.append((conf["NAME"], connection.connection))
+        connection.connection = None  # keep the in-memory database open, unused
+        conf["NAME"] = str(path)
+        return f"sqlite:///{path}"
+
+    yield share
+    if saved:
+        connection.close()
+        connection.settings_dict["NAME"], connection.connection = saved[0]
+
+
+def test_the_holders_file_is_measured_by_the_real_command(shared_database, tmp_path,
+                                                          settings, monkeypatch):
+    """At a tiny scale: ``manage.py export_holders`` in its own process writes one file of
+    every due award, its time and peak memory are read, and the database is put back as it
+    was (the next run measures the same file)."""
+    ids = {"CDC_ID_CLIENT": "BANC0001", "CDC_ID_CONTRAT": "BANC-CONTRAT-01",
+           "CDC_NATURE_DEPOSANT": "CERTIFICATEUR", "CDC_DELAY_DAYS": "15"}
+    for key, value in ids.items():
+        monkeypatch.setenv(key, value)  # the child's settings
+    settings.CDC_DECLARATION = {**settings.CDC_DECLARATION, "ID_CLIENT": "BANC0001",
+                                "ID_CONTRAT": "BANC-CONTRAT-01", "DELAY_DAYS": 15}
+    centre = CentreFactory()
+    staff = member(Role.STAFF, centre=centre)
+    version = build_version(certification=CertificationFactory(registry="RNCP",
+                                                               registry_number="RNCP34567"))
+    for name in ["Lefèvre", "D'Alembert", "Dupont-Moreau"]:
+        final_decision(make_award_registration(centre, version, birth_name=name), actor=staff)
+    final_decision(make_award_registration(centre, version, birth_name="Sanscommune",
+                                           birth_commune_code=""), actor=staff)
+    url = shared_database()
+
+    result = holders.run(tmp_path / "bench", target=10, database_url=url)
+    assert result["returncode"] == 0, (tmp_path / "bench" / "export_holders.log").read_text()
+    assert result["due"] == result["passages"] == 3  # without birth place: blocked
+    # Four awards created, one of them then blocked: five changes.
+    assert result["awards_synced"] == 5 and result["sha256_ok"] is True
+    assert result["size"] > 3 * 1000
+    assert result["wall_s"] > 0 and result["peak_rss_mib"] > 0
+    assert result["startup_s"] > 0 and result["startup_rss_mib"] > 0
+    assert result["projected_s"] == pytest.approx(result["wall_s"] * 10 / 3, abs=0.02)
+    assert set(result["budget"]) == {"time", "memory"}
+    assert isinstance(result["budget_ok"], bool)
+    assert any("Seulement 3 passage(s)" in note for note in result["notes"])
+    assert not (tmp_path / "bench" / "holders.xml").exists()
+    # Put back: the same awards due again, no batch, no item, no timeline row of it.
+    assert Award.objects.filter(state=AwardState.DUE, last_batch__isnull=True).count() == 3
+    assert not DeclarationBatch.objects.exists() and not BatchItem.objects.exists()
+    assert not AwardEvent.objects.filter(to_state=AwardState.IN_BATCH).exists()
+    again = holders.run(tmp_path / "bench", target=10, database_url=url)
+    assert again["passages"] == 3 and again["awards_synced"] == 0
+
+
+def test_the_holders_measure_says_why_it_did_not_run(db, settings, tmp_path):
+    settings.CDC_DECLARATION = {**settings.CDC_DECLARATION, "ID_CLIENT": ""}
+    assert "CDC_ID_CLIENT" in holders.run(tmp_path)["skipped"]
+    settings.CDC_DECLARATION = {**settings.CDC_DECLARATION, "ID_CLIENT": "BANC0001",
+                                "ID_CONTRAT": "BANC-CONTRAT-01"}
+    assert "aucun passage" in holders.run(tmp_path)["skipped"]
