@@ -15,7 +15,9 @@ import datetime
 import math
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     Count,
     DurationField,
     Exists,
@@ -182,19 +184,44 @@ def decisions_by_path(filters: Filters) -> dict[str, dict]:
             for path in Path.values}
 
 
-def delay_percentile(filters: Filters, fraction: float, count: int) -> float | None:
-    """The ``fraction`` percentile of the days from registration to decision, interpolated
-    as ``percentile_cont``: the two ordered delays around rank ``fraction × (count − 1)``,
-    read with one OFFSET query (no row loop, the same SQL on SQLite and PostgreSQL).
-    ``count``: the number of decisions, known from ``decision_totals``."""
+def _delay():
+    return ExpressionWrapper(
+        F("session_candidate__session__date") - F("registration__registered_on"),
+        output_field=DurationField())
+
+
+class _PercentileCont(Aggregate):
+    """PostgreSQL's ``percentile_cont(f) WITHIN GROUP (ORDER BY …)``: one sort for the
+    percentile, where the portable OFFSET reading below made the planner walk the joins in
+    delay order (≈ 0.3 s per percentile at N=20)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), output_field=DurationField(),
+                         **extra)
+
+
+def delay_percentiles(filters: Filters, count: int) -> tuple[float | None, float | None]:
+    """The median and 90th percentile of the days from registration to decision,
+    interpolated as ``percentile_cont``. PostgreSQL: one aggregate query. Elsewhere: for
+    each, the two ordered delays around rank ``fraction × (count − 1)``, read with one OFFSET
+    query. ``count``: the number of decisions, known from ``decision_totals``."""
     if not count:
-        return None
+        return None, None
+    if connection.vendor == "postgresql":
+        found = current_decisions(filters).aggregate(
+            median=_PercentileCont(_delay(), 0.5), p90=_PercentileCont(_delay(), 0.9))
+        return tuple(None if found[key] is None else round(found[key].total_seconds() / 86400, 1)
+                     for key in ("median", "p90"))
+    return _offset_percentile(filters, 0.5, count), _offset_percentile(filters, 0.9, count)
+
+
+def _offset_percentile(filters: Filters, fraction: float, count: int) -> float:
     rank = fraction * (count - 1)
     low = math.floor(rank)
-    delays = (current_decisions(filters)
-              .annotate(delay=ExpressionWrapper(
-                  F("session_candidate__session__date") - F("registration__registered_on"),
-                  output_field=DurationField()))
+    delays = (current_decisions(filters).annotate(delay=_delay())
               .order_by("delay", "pk").values_list("delay", flat=True)[low:low + 2])
     days = [delay.total_seconds() / 86400 for delay in delays]
     if len(days) == 1 or rank == low:
@@ -380,8 +407,8 @@ def compute(filters: Filters) -> dict:
         "registrations_by_path": by_path,
         "decisions": decisions,
         "decisions_by_path": decisions_by_path(filters),
-        "delay_median": delay_percentile(filters, 0.5, decisions["total"]),
-        "delay_p90": delay_percentile(filters, 0.9, decisions["total"]),
+        **dict(zip(("delay_median", "delay_p90"),
+                   delay_percentiles(filters, decisions["total"]), strict=True)),
         "by_certification": by_certification(filters),
         "evaluators": evaluator_activity(filters),
         "evaluator_load": evaluator_load(filters),
