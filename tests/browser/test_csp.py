@@ -4,10 +4,12 @@ autosave (htmx), the admin's nested inlines and autocomplete — and the test fa
 ``securitypolicyviolation`` event or console message about the policy. A last test proves
 the browser really enforces it: inline code injected into a page does not run."""
 
+import contextlib
 from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from candidates import services as candidate_services
@@ -58,8 +60,12 @@ class Visitor:
         self.settle()
 
     def settle(self):
-        """Lets the scripts of the page start and the violation events be dispatched."""
+        """Lets the scripts of the page start, the fragments it loads with htmx arrive (their
+        markup is checked too, and leaving earlier would abort them: a failed request), and the
+        violation events be dispatched. A page that polls is never idle: 3 s at most."""
         self.page.wait_for_load_state("load")
+        with contextlib.suppress(PlaywrightTimeoutError):
+            self.page.wait_for_load_state("networkidle", timeout=3000)
         self.page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")
 
 
