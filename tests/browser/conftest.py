@@ -90,13 +90,35 @@ def page(page):
         if response.status >= 400 and not _is_favicon(response.url):
             problems.append(f"HTTP {response.status}: {response.url}")
 
+    # A fragment still loading when the user clicks away is cancelled by Chromium
+    # (net::ERR_ABORTED): that is the user's choice, not a fault of the page. Such a
+    # request counts as a problem only if the page never navigated after it started.
+    navigations = [0]
+    started: dict = {}
+    aborted: list = []
+
+    def on_frame_navigated(frame):
+        if frame == page.main_frame:
+            navigations[0] += 1
+
+    def on_request_failed(request):
+        if _is_favicon(request.url):
+            return
+        if (request.failure or "").startswith("net::ERR_ABORTED"):
+            aborted.append((request.url, started.get(request, navigations[0])))
+        else:
+            problems.append(f"failed: {request.url} ({request.failure})")
+
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"exception: {error}"))
-    page.on("requestfailed", lambda request: None if _is_favicon(request.url)
-            else problems.append(f"failed: {request.url}"))
+    page.on("request", lambda request: started.__setitem__(request, navigations[0]))
+    page.on("framenavigated", on_frame_navigated)
+    page.on("requestfailed", on_request_failed)
     page.on("response", on_response)
     page.set_default_timeout(10_000)
     yield page
+    problems.extend(f"failed: {url} (net::ERR_ABORTED)" for url, at in aborted
+                    if navigations[0] <= at)
     assert problems == [], "the browser reported problems"
 
 
