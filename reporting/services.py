@@ -23,7 +23,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -178,20 +178,25 @@ def sync_awards(*, centre_ids: list[int] | None = None) -> int:
     """Bring the awards in line with the final, current decisions of the centres (all when
     None) and with their holders' identity. Idempotent; a fixed number of queries whatever
     the number of awards. Returns the number of awards changed or created."""
+    # Only the decisions that change something, found by the database: an « admis » that no
+    # award follows yet, or a decision that supersedes the one its award follows. A page view
+    # then reads a handful of rows, not every decision of the centre.
+    award = Award.objects.filter(registration_id=OuterRef("registration_id"))
     decisions = (Decision.objects
                  .filter(final_at__isnull=False, superseded_by__isnull=True,
                          registration__version__certification__registry__in=Registry.values)
+                 .filter(Q(outcome=PASSED) & ~Exists(award)
+                         | Exists(award.exclude(decision_id=OuterRef("pk"))))
+                 .annotate(followed_decision=Subquery(award.values("decision_id")[:1]))
                  .values_list("pk", "registration_id", "outcome", "final_at",
-                              "registration__centre_id", "registration__reference"))
-    followed = Award.objects.all()
+                              "registration__centre_id", "registration__reference",
+                              "followed_decision"))
     if centre_ids is not None:
         decisions = decisions.filter(registration__centre_id__in=centre_ids)
-        followed = followed.filter(centre_id__in=centre_ids)
-    # Light read of every award; only those to change are loaded whole, and locked.
-    by_registration = dict(followed.values_list("registration_id", "decision_id"))
+    # The awards to change are loaded whole, and locked, below.
     created, corrected = [], {}
-    for pk, registration_id, outcome, final_at, centre_id, reference in decisions:
-        followed_decision = by_registration.get(registration_id)
+    for pk, registration_id, outcome, final_at, centre_id, reference, followed_decision \
+            in decisions:
         if followed_decision is None:
             if outcome == PASSED:
                 created.append(Award(centre_id=centre_id, registration_id=registration_id,
