@@ -15,7 +15,9 @@ from candidates import services as candidate_services
 from candidates.models import Candidate, Company, RegistrationState
 from certifications.models import Certification, CertificationKind, Modality
 from commissions.models import JurySession, SessionCandidate, SessionStatus
-from evaluations.models import Decision
+from evaluations.deliberation import minutes_snapshot
+from evaluations.models import Decision, Minutes
+from evaluations.services import sha256_of
 from reporting import services
 
 PLACE = "Jury paritaire (historique repris avant la mise en service)"
@@ -83,6 +85,11 @@ def seed(*, centre, staff_user, log=print) -> int:
             registration=registration, proposed_outcome="admis", outcome="admis",
             evaluation_conform=True, admission_conditions_met=True, decided_by=staff_user,
             decided_at=when, final_at=when)
+        # The session's signed PV, as taken over with the history: a final decision is
+        # always backed by one (verify_integrity checks it).
+        snapshot = minutes_snapshot(session)
+        Minutes.objects.create(session=session, signed_by=staff_user, signed_at=when,
+                               snapshot=snapshot, snapshot_sha256=sha256_of(snapshot))
     services.sync_awards(centre_ids=[centre.pk])
     log(f"{len(HOLDERS)} titulaires à déclarer à la Caisse des Dépôts (un en retard, un à "
         "compléter).")

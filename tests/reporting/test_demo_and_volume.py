@@ -5,6 +5,7 @@ import time
 import tracemalloc
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from reporting import demo, services
@@ -33,6 +34,11 @@ def test_demo_holders_give_a_valid_file_with_one_overdue_and_one_blocked(schema,
     generated = services.generate_batch(actor=staff, out=out)
     assert generated.count == 3
     schema.validate(out.getvalue().decode())
+    # Their final decisions are backed by a signed PV, as every final decision must be:
+    # verify_integrity (which exits 1 on any anomaly) finds nothing to report.
+    report = io.StringIO()
+    call_command("verify_integrity", stdout=report)
+    assert report.getvalue().splitlines()[-1].startswith("Intégrité vérifiée")
 
 
 @pytest.mark.slow
