@@ -150,8 +150,15 @@ class GridEventAdmin(CentreScopedAdminMixin, admin.ModelAdmin):
 class GeneratedDocumentAdmin(admin.ModelAdmin):
     list_display = ["kind", "grid", "verification_code", "created_at", "generated_at"]
     list_select_related = ["grid__scheduled__registration__candidate"]
-    readonly_fields = ["kind", "grid", "verification_code", "content_sha256", "file",
+    exclude = ["file"]  # shown as ``stored_file``
+    readonly_fields = ["kind", "grid", "verification_code", "content_sha256", "stored_file",
                        "file_sha256", "created_at", "generated_at"]
+
+    @admin.display(description=gettext_lazy("fichier"))
+    def stored_file(self, obj):
+        # The stored name as text, never a link to the file's URL: on an object store that is a
+        # signed URL of the bucket, past the permission-checked download views.
+        return obj.file.name or "—"
 
     def get_queryset(self, request):
         # Grid documents belong to a commission's centre, jury documents to a session's.
