@@ -31,3 +31,6 @@ def is_national_reader(user) -> bool:
 rules.add_perm(
     "certifications.view_referential", is_centre_staff | is_evaluator | is_national_reader
 )
+
+# The details of /healthz (config/health.py): the state of each service of the deployment.
+rules.add_perm("certifications.view_operations", is_centre_staff)

@@ -13,6 +13,8 @@ from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_int, env_list, env_str, parse_email_url
+from config.logging_config import logging_config
+from config.storage import default_storage_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -54,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line logged while a request runs carries its id (config/request_id.py).
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -181,8 +185,11 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))  # never served directly
+# Uploaded and generated files (config/storage.py): STORAGE_BACKEND=local (MEDIA_ROOT) or s3
+# (S3_BUCKET, S3_ENDPOINT_URL, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_REGION,
+# S3_ADDRESSING_STYLE, S3_URL_EXPIRE_SECONDS), private, served only by permission-checked views.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_from_env(),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -191,6 +198,12 @@ STORAGES = {
         )
     },
 }
+# The PDF fonts (static/documents/fonts) are read by WeasyPrint from the tree, never sent to
+# a browser: compressing them (Brotli, ~10 s each) only made collectstatic slow.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz",
+                                       "bz2", "tbz", "xz", "br", "swf", "flv", "woff", "woff2",
+                                       "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg",
+                                       "mpg", "webm", "wmv", "ttf", "otf"]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -210,6 +223,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TIMEZONE = TIME_ZONE
+# Workers and beat log through LOGGING, like the web (config/celery.py hands logging to it).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # E-mail
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "certifications@localhost")
@@ -281,17 +296,10 @@ elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCach
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+# Logs (config/logging_config.py): one line per record on stderr, JSON by default when DEBUG is
+# off (LOG_FORMAT=json|text), with request_id, user_id, task_id and task_name; LOG_LEVEL.
+LOGGING = logging_config(fmt=env_str("LOG_FORMAT", "text" if DEBUG else "json"),
+                         level=env_str("LOG_LEVEL", "INFO"))
 
 # ---------------------------------------------------------------------------
 # Business settings (DOMAIN.md rules marked "(setting)"), each with its default.
@@ -346,6 +354,37 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=0),
     },
 }
+
+# /healthz (config/health.py, config/heartbeat.py): beat records its own heartbeat and sends a
+# worker one every HEARTBEAT_SECONDS; either is down once older than STALE_SECONDS; the last
+# backup must be younger than BACKUP_MAX_AGE_HOURS. Details (each check, its age) are shown to
+# staff and to callers sending « Authorization: Bearer <HEALTHZ_TOKEN> » (empty: nobody).
+HEALTH = {
+    "HEARTBEAT_SECONDS": env_int("HEALTH_HEARTBEAT_SECONDS", 60),
+    "STALE_SECONDS": env_int("HEALTH_STALE_SECONDS", 180),
+    "BACKUP_MAX_AGE_HOURS": env_int("HEALTH_BACKUP_MAX_AGE_HOURS", 26),
+    "TOKEN": env_str("HEALTHZ_TOKEN"),
+}
+CELERY_BEAT_SCHEDULER = "config.heartbeat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
+    "task": "config.heartbeat.worker_heartbeat",
+    "schedule": HEALTH["HEARTBEAT_SECONDS"],
+    # Not piled up while no worker runs: a late heartbeat is worth nothing.
+    "options": {"expires": HEALTH["HEARTBEAT_SECONDS"]},
+}
+
+# Nightly backup (config/backup.py), scheduled only when BACKUP_DIR is set: database dump,
+# stored files and manifest in BACKUP_DIR/backup-YYYYMMDD-HHMMSS at BACKUP_TIME (HH:MM, local
+# time), keeping the BACKUP_KEEP newest. A failure is mailed to ADMINS and shown on /healthz.
+BACKUP_DIR = env_str("BACKUP_DIR")
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7)
+BACKUP_TIME = env_str("BACKUP_TIME", "02:30")
+if BACKUP_DIR:
+    _backup_hour, _backup_minute = (int(part) for part in BACKUP_TIME.split(":"))
+    CELERY_BEAT_SCHEDULE["nightly-backup"] = {
+        "task": "config.backup.nightly_backup",
+        "schedule": crontab(hour=_backup_hour, minute=_backup_minute),
+    }
 
 JURIES = {
     # DOMAIN.md §6: representative trade-union organisations of the branch (check the arrêté).

@@ -220,8 +220,8 @@ def send_results(*, decision_id: int) -> bool:
         registration = decision.registration
         email = registration.candidate.email
         if not email:
-            logger.warning("Results of %s not e-mailed: the candidate has no address",
-                           registration.reference)
+            logger.warning("Results of registration %s not e-mailed: the candidate has no "
+                           "address", registration.pk)
             return False
         documents = sorted(GeneratedDocument.objects.filter(decision=decision),
                            key=lambda d: RESULTS_ORDER.get(d.kind, 9))
