@@ -14,12 +14,13 @@ BENCH_FRESH ?=
 BENCH_ARGS  ?=
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: help install run test lint messages migrate demo clean bench
+.PHONY: help install run test lint messages migrate demo clean bench prod-smoke
 
 help:
 	@echo "make run   - installe, migre, charge la démo et sert http://$(HOST)/"
 	@echo "make test  - installe ce qui manque, puis lint et toute la suite de tests"
 	@echo "make bench - mesure les performances (PostgreSQL si présent), résultats dans var/bench/"
+	@echo "make prod-smoke - la production en vrai (PostgreSQL, Redis, S3 local, 2 gunicorn, worker, beat)"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +78,12 @@ bench: $(BENCH_STAMP) messages
 	  connection.vendor == 'postgresql' and connection.cursor().execute('VACUUM ANALYZE')"; \
 	$(BIN)/python manage.py collectstatic --noinput -v 0; \
 	$(BIN)/python -m tests.bench.run --out var/bench --scale "$$SCALE" $(BENCH_ARGS)
+
+# The production process model (issue 11 §1), through the entrypoints of deploy/, on this
+# machine's PostgreSQL and Redis (DBs 12 and 13) with moto's S3 server: tests/prod_smoke/run.py.
+prod-smoke: install
+	./deploy/system-deps.sh run
+	$(BIN)/python -m tests.prod_smoke.run
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache
