@@ -8,6 +8,8 @@ from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
 from candidates.models import Registration, RegistrationState
@@ -373,3 +375,10 @@ class JurySessionAdmin(CentreScopedAdminMixin, SimpleHistoryAdmin):
         for session in queryset.filter(status=SessionStatus.CLOSED):
             juries.mark_cpne_bundle_sent(session=session)
         messages.success(request, _("Dossiers CPNE marqués comme envoyés."))
+
+
+# Second-factor devices are reset only through the audited page of commissions/two_factor.py
+# (a reason, never one's own account): django-otp's own admin pages would delete them silently.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "pgtrigger",
     "axes",
     "django_ratelimit",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "certifications",
     "candidates",
     "commissions",
@@ -65,10 +68,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # django-otp: marks the session verified by a second factor (request.user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Two-factor sign-in (commissions/two_factor.py): owes a code or an enrolment → that page.
+    "commissions.two_factor.TwoFactorMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last (django-axes): turns a sign-in refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -157,6 +164,17 @@ DEMO_PASSWORD_ALLOWED = env_bool("DEMO_PASSWORD_ALLOWED", default=DEBUG)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Two-factor sign-in (django-otp, commissions/two_factor.py): after the password, a code from
+# an authenticator app (TOTP) or a single-use recovery code. REQUIRED: staff (gestionnaire or
+# national role, Django staff accounts) and presidents of a jury session not yet closed must
+# enrol; everyone else may. Whoever has enrolled is asked for a code, required or not. Wrong
+# codes are throttled by django-otp (1 s, 2 s, 4 s… between attempts).
+TWO_FACTOR = {
+    "REQUIRED": env_bool("TWO_FACTOR_REQUIRED", default=not DEBUG),
+}
+OTP_TOTP_ISSUER = "Certifications UIMM"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a secret key or its QR code
 
 # Sign-in throttling (django-axes, config/login_throttling.py): after AXES_FAILURE_LIMIT failed
 # attempts for one username from one address, that pair is refused for AXES_COOLOFF_TIME

@@ -17,6 +17,7 @@ urlpatterns = [
     path("grilles/", include("evaluations.grid_urls")),
     path("jurys/", include("evaluations.jury_urls")),
     path("rapports/", include("reporting.urls")),
+    path("accounts/2fa/", include("commissions.two_factor_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

@@ -163,6 +163,22 @@ MATRIX: dict[str, Row] = {
     "password_reset_confirm": Row(get=everyone(200),
                                   kwargs=lambda w: {"uidb64": "MQ", "token": "faux-jeton"}),
     "password_reset_complete": Row(get=everyone(200)),
+    # -- two-factor sign-in (commissions.two_factor_urls; TWO_FACTOR off under tests, and
+    # nobody of the world has a device: nothing owed, the code page sends to the dashboard) --
+    "two_factor:overview": Row(get=logged_in(200)),
+    "two_factor:verify": Row(get=logged_in(Redirect("dashboard")),
+                             post=logged_in(Redirect("dashboard")),
+                             data=lambda w: {"code": "123456"}),
+    # Anyone may enrol; a wrong code is a form error and writes nothing.
+    "two_factor:enrol": Row(get=logged_in(200), post=logged_in(200),
+                            data=lambda w: {"code": "abcdef"}),
+    # Shown once, right after an enrolment; otherwise back to the status page.
+    "two_factor:recovery_codes": Row(get=logged_in(Redirect("two_factor:overview"))),
+    "two_factor:account_list": Row(get=centre_staff_page()),
+    # The staff reset of an account of their centre (here the evaluator's), with a reason.
+    "two_factor:reset": Row(get=staff_page(), post=staff_page(Redirect("two_factor:account_list")),
+                            kwargs=lambda w: {"pk": w.user(EVALUATOR).pk},
+                            data=lambda w: {"reason": "Téléphone perdu, identité vérifiée."}),
     # -- the admin: Django's own patterns are left out, these rows stand for them -----------
     "admin:index": Row(get=everyone(ADMIN_LOGIN, other_staff=200, staff=200)),
     "admin:candidates_registration_changelist": Row(
