@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import translation
 
 from config.celery import app as celery_app
+from tests.factories import real_pdf
 
 
 def pytest_collection_modifyitems(config, items):
@@ -47,3 +48,9 @@ def _fast_and_eager(settings, request):
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(name="real_pdf")
+def real_pdf_fixture() -> bytes:
+    """A genuine one-page PDF (tests.factories.real_pdf)."""
+    return real_pdf()

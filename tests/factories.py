@@ -1,9 +1,11 @@
 """factory_boy factories shared by the whole suite."""
 
 import datetime
+import io
 
 import factory
 from django.contrib.auth import get_user_model
+from pypdf import PdfWriter
 
 from certifications.models import (
     Bloc,
@@ -301,3 +303,12 @@ def make_commission(*, centre=None, certifications=(), date=None, start_time=Non
     if confirm:
         commission = services.confirm_commission(commission=commission, actor=actor)
     return commission
+
+
+def real_pdf() -> bytes:
+    """A genuine one-page PDF, as a word processor would write it."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

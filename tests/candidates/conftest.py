@@ -2,10 +2,8 @@
 data, and a fast way to fill the centre with many registrations (query-budget tests)."""
 
 import datetime
-import io
 
 import pytest
-from pypdf import PdfWriter
 
 from candidates.models import Candidate, Path, Registration, RegistrationState
 from certifications.models import Role
@@ -28,15 +26,6 @@ def other_staff(db):
     """A gestionnaire of another centre: must see nothing of ``centre``."""
     return member(Role.STAFF)
 
-
-@pytest.fixture
-def real_pdf() -> bytes:
-    """A genuine one-page PDF, as a word processor would write it."""
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 @pytest.fixture

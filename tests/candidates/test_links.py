@@ -17,7 +17,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfWriter
 
 from candidates import services
 from candidates.models import (
@@ -35,7 +34,7 @@ from candidates.models import (
 from candidates.tasks import link_url, send_link_email
 from certifications.models import Bloc, Competence
 from certifications.services import publish_version
-from tests.factories import build_version, make_ready, make_registration, member
+from tests.factories import build_version, make_ready, make_registration, member, real_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -75,14 +74,6 @@ def url_in(message) -> str:
     urls = re.findall(r"https?://\S+", message.body)
     assert len(urls) == 1, message.body
     return urls[0]
-
-
-def real_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def docx() -> bytes:

@@ -163,19 +163,6 @@ def link(request) -> str:
 # ---------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------
-@pytest.fixture
-def real_pdf() -> bytes:
-    """A genuine one-page PDF, as a word processor would write it."""
-    import io
-
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
 
 @pytest.fixture
 def upload(media_root, real_pdf, staff):

@@ -24,7 +24,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 from storages.backends.s3 import S3Storage
 
 from candidates.models import DocumentKind
@@ -105,15 +105,6 @@ def bucket(s3_endpoint, settings, tmp_path) -> Bucket:
     storages["default"].connection.meta.client.close()
     bucket.client.close()
     assert not settings.MEDIA_ROOT.exists() or not any(settings.MEDIA_ROOT.rglob("*"))
-
-
-@pytest.fixture
-def real_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def streamed(response) -> bytes:

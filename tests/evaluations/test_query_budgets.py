@@ -4,7 +4,6 @@ page of every kind of document and the admin of grids and jury sessions run the 
 of queries whatever the size of what they show — and never more than 25."""
 
 import datetime
-import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfWriter
 
 from candidates import services as candidate_services
 from candidates.models import DocumentKind
@@ -162,15 +160,6 @@ def large_version(certification):
     """4 blocs × 3 competences × 5 criteria: a grid of 60 criteria."""
     return build_version(certification=certification, blocs=4, competences=3, criteria=5,
                          label="2025-long")
-
-
-@pytest.fixture
-def real_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def in_days(days: int) -> datetime.date:

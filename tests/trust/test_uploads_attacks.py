@@ -19,26 +19,16 @@ from django.test.client import BOUNDARY, encode_multipart
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from pypdf import PdfWriter
 
 from candidates import services, uploads
 from candidates.models import Document, LinkPurpose
 from candidates.tasks import link_url
 from certifications.exchange import ReferentialFormatError, import_referentials
-from tests.factories import make_registration
-
+from tests.factories import make_registration, real_pdf
 
 # ---------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------
-def real_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
 PDF = real_pdf()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
