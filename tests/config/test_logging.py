@@ -18,7 +18,6 @@ from certifications.models import Role
 from config.logging_config import logging_config
 from evaluations import services
 from evaluations.models import GeneratedDocument
-from tests.candidates.test_links import real_pdf as pdf_bytes
 from tests.evaluations.conftest import PASSWORD, fill_grid
 from tests.factories import (
     CentreFactory,
@@ -29,6 +28,7 @@ from tests.factories import (
     make_ready,
     member,
 )
+from tests.factories import real_pdf as pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
