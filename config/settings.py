@@ -124,6 +124,9 @@ else:
     # Large reads go in chunks instead (candidates.exports).
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
         "DB_DISABLE_SERVER_SIDE_CURSORS", default=True)
+    # A server that hangs instead of refusing fails a request (and /healthz) within seconds.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis (Django's own backend) when CACHE_URL or REDIS_CACHE_URL is set, e.g.
@@ -138,7 +141,9 @@ if CACHE_URL:
         raise ImproperlyConfigured("CACHE_URL doit être une adresse redis://, rediss:// ou "
                                    "unix:// (cache Redis).")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": CACHE_URL, "KEY_PREFIX": "uimm"}}
+                          "LOCATION": CACHE_URL, "KEY_PREFIX": "uimm",
+                          # Bounded waits: a hung Redis fails fast instead of holding workers.
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                           "LOCATION": "uimm"}}

@@ -66,6 +66,22 @@ def test_no_server_side_cursors_on_postgresql():
     assert connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] is True
 
 
+def test_database_and_cache_waits_are_bounded_in_production():
+    """A PostgreSQL or Redis that hangs instead of refusing fails a request, and /healthz,
+    within seconds rather than holding every gunicorn worker."""
+    code = ("from django.conf import settings as s; "
+            "print(s.DATABASES['default']['OPTIONS']['connect_timeout'], "
+            "s.CACHES['default']['OPTIONS']['socket_connect_timeout'], "
+            "s.CACHES['default']['OPTIONS']['socket_timeout'])")
+    result = _manage("shell", "-v", "0", "-c", code, DEBUG="0", SECRET_KEY="k" * 60,
+                     ALLOWED_HOSTS="certif.example.org", LOG_LEVEL="WARNING",
+                     DATABASE_URL="postgres://certif@127.0.0.1:5432/certif",
+                     CACHE_URL="redis://127.0.0.1:6379/1")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["5", "2", "2"]
+
+
 def test_static_files_collect_with_hashed_names(settings, tmp_path):
     """Production serves static files under hashed names (WhiteNoise's manifest storage): a
     vendored file that names a missing one (a source map) makes collectstatic fail — and the
