@@ -67,6 +67,7 @@ def test_staff_compose_a_commission_and_the_evaluator_sees_it(
     assert {m.evaluator: m.role for m in commission.members.all()} == {
         karim: MemberRole.PRESIDENT, marc: MemberRole.MEMBER}
     page.screenshot(path=screenshots_dir / "commission-confirmed.png", full_page=True)
+    page.get_by_test_id("current-user").click()  # the user menu
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_load_state("load")
 

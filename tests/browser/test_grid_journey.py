@@ -46,6 +46,7 @@ def sign_as(page, username: str):
 
 
 def logout(page):
+    page.get_by_test_id("current-user").click()  # the user menu
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_load_state("load")
 

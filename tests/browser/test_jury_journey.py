@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def logout(page):
+    page.get_by_test_id("current-user").click()  # the user menu
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_load_state("load")
 

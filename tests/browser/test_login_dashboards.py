@@ -72,9 +72,27 @@ def test_logout_returns_to_the_login_page_and_closes_the_session(page, live_serv
     login(page, live_server, "evaluateur1")
     expect(page.get_by_test_id("dashboard-evaluator")).to_be_visible()
 
+    page.get_by_test_id("current-user").click()  # the user menu
     page.get_by_role("button", name="Se déconnecter").click()
 
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
     expect(page.get_by_test_id("current-user")).to_have_count(0)
+
+
+@pytest.mark.parametrize("width", [1280, 1100])
+def test_the_staff_navigation_fits_a_laptop_screen(page, live_server, demo, width):
+    """Every entry of the longest navigation bar (staff) on one line, nothing past the right
+    edge: a 1280 px laptop sees it whole, a narrower window folds it into the menu button."""
+    page.set_viewport_size({"width": width, "height": 700})
+    login(page, live_server, "gestionnaire")
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if width < 1200:
+        page.get_by_role("button", name="Menu").click()
+    page.get_by_test_id("current-user").click()
+    expect(page.get_by_role("link", name="Sécurité du compte")).to_be_visible()
+    if width >= 1200:
+        page.get_by_role("button", name="Rapports").click()
+        expect(page.get_by_role("link", name="Statistiques")).to_be_visible()

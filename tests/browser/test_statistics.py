@@ -25,6 +25,7 @@ DRAWN = """(canvas) => {
 def test_gestionnaire_sees_the_statistics_charts_drawn(page, live_server, demo, screenshots_dir):
     login(page, live_server, "gestionnaire")
 
+    page.get_by_role("button", name="Rapports").click()
     page.get_by_role("link", name="Statistiques").click()
 
     expect(page.get_by_role("heading", name="Statistiques")).to_be_visible()
@@ -40,6 +41,7 @@ def test_gestionnaire_sees_the_statistics_charts_drawn(page, live_server, demo, 
 def test_evaluator_gets_404_on_statistics(page, live_server, demo):
     login(page, live_server, "evaluateur1")
 
+    expect(page.get_by_role("button", name="Rapports")).to_have_count(0)
     expect(page.get_by_role("link", name="Statistiques")).to_have_count(0)
     response = page.request.get(f"{live_server.url}/rapports/statistiques/")
     assert response.status == 404

@@ -38,6 +38,7 @@ def test_staff_enrols_then_signs_in_with_a_code(page, live_server, demo, setting
     page.get_by_role("link", name="J'ai noté mes codes, continuer").click()
     expect(page.get_by_test_id("dashboard-staff")).to_be_visible()
 
+    page.get_by_test_id("current-user").click()  # the user menu
     page.get_by_role("button", name="Se déconnecter").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
 
