@@ -1,5 +1,7 @@
 """The floor of a page: a bare view, in the same process and behind the same middleware,
-that runs one query and renders a Django template to a response of the requested size.
+that runs one query and renders a Django template to a response of the requested size. Behind
+that middleware a signed-in request also reads its session and user (the two-factor check),
+as every page does.
 
 A page's median divided by the floor's median for the same size says how much the page costs
 beyond what any page of that size must cost here (the budget is 3×)."""
