@@ -443,6 +443,11 @@ RETENTION = {
     "UNDECIDED_YEARS": env_int("RETENTION_UNDECIDED_YEARS", 5),
 }
 
+# Issue 10 §4: the « Statistiques » page keeps its figures this many seconds in the shared
+# cache (0: computed on every visit); the page says when they were computed and offers to
+# recompute them. Exports and the annual report are always computed afresh.
+STATISTICS = {"CACHE_SECONDS": env_int("STATISTICS_CACHE_SECONDS", 300)}
+
 # DOMAIN.md §7: declaration of holders to the Caisse des Dépôts (« accrochage certificateurs »).
 # The identifiers come from the centre's contract with the Caisse: empty means not configured
 # (the page says so and the file cannot be generated). DELAY_DAYS absorbs corrections after

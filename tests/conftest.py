@@ -3,6 +3,7 @@ skips with a reason for tests whose services are absent."""
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 
@@ -35,6 +36,9 @@ def _fast_and_eager(settings, request):
     # page's limit per address would trip across tests (tests/trust/test_verify_abuse.py sets
     # its own).
     settings.RATELIMIT_RATES = {**settings.RATELIMIT_RATES, "VERIFY": "100000/m"}
+    # What one test kept in the process's cache (kept statistics, rate counts) is not the
+    # next one's: ids repeat across tests once a database is emptied.
+    cache.clear()
     eager = "worker" not in request.keywords
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = eager

@@ -132,6 +132,12 @@ def key_pages(targets: Targets, *, search_user=None) -> list[Page]:
              url=reverse("reporting:statistics")),
         Page("statistics_national", "Statistiques — lecture nationale (tous les centres)",
              "reporting:statistics", national, url=reverse("reporting:statistics")),
+        # The page serves figures kept a few minutes (settings.STATISTICS); what computing
+        # them costs, paid by the first visit and by « Recalculer maintenant », is shown too.
+        Page("statistics_national_fresh",
+             "Statistiques — lecture nationale, recalculées (« Recalculer maintenant »)",
+             "reporting:statistics", national, group="fresh",
+             url=f"{reverse('reporting:statistics')}?recalculer=1"),
     ]
     if t.filter_state:
         pages.append(Page("registration_list_filtered",

@@ -33,7 +33,9 @@ def judge_page(result: dict) -> dict:
         expected = 200
         checks["status"] = result.get("statuses", [result["status"]]) == [expected]
         checks["queries"] = result["queries"] <= PAGE_MAX_QUERIES
-        if result.get("ratio") is not None:
+        # A "fresh" row measures what a page serves from the cache, computed again: shown
+        # with its ratio, judged on its queries only.
+        if result.get("ratio") is not None and result.get("group") != "fresh":
             checks["ratio"] = result["ratio"] <= PAGE_MAX_RATIO
         if result.get("group") == "search":
             checks["median"] = result["median_ms"] <= SEARCH_MEDIAN_MS

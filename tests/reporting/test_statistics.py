@@ -390,7 +390,10 @@ def test_navigation_offers_statistics_to_staff_and_national_only(client, world):
         assert (f'href="{URL}"' in client.get("/").content.decode()) is shown
 
 
-def test_page_queries_are_bounded_whatever_the_volume(client, world, django_assert_max_num_queries):
+def test_page_queries_are_bounded_whatever_the_volume(client, world, settings,
+                                                      django_assert_max_num_queries):
+    # Every visit computes (nothing kept): the figures' own queries are what is bounded.
+    settings.STATISTICS = {"CACHE_SECONDS": 0}
     client.force_login(world.staff)
     small = page_queries(client, URL, data=PERIOD, warm=True)
     with django_assert_max_num_queries(25):
@@ -414,6 +417,60 @@ def test_page_queries_are_bounded_whatever_the_volume(client, world, django_asse
     client.force_login(world.national)
     with django_assert_max_num_queries(25):
         assert client.get(URL, PERIOD).status_code == 200
+
+
+def one_more_decision(world):
+    """One more decision in force in PERIOD, at the world's centre."""
+    session = JurySession.objects.filter(centre=world.centre).first()
+    decide(session, registration(world.centre, world.cqpm, "salarie", D(2025, 2, 1)),
+           "admis", actor=world.staff)
+
+
+def test_figures_are_kept_a_while_then_recomputed_on_demand(client, world, settings,
+                                                             django_assert_max_num_queries):
+    settings.STATISTICS = {"CACHE_SECONDS": 300}
+    client.force_login(world.staff)
+    first = client.get(URL, PERIOD)
+    before = first.context["stats"]["decisions"]["total"]
+    shown = first.context["stats"]["computed_at"]
+    page = first.content.decode()
+    assert "Chiffres calculés le" in page and "conservés 5 min" in page
+    assert "recalculer=1" in page
+    one_more_decision(world)
+    # Kept: the second visit reads the figures without their queries, as they were.
+    with django_assert_max_num_queries(8):
+        again = client.get(URL, PERIOD)
+    assert again.context["stats"]["decisions"]["total"] == before
+    assert again.context["stats"]["computed_at"] == shown
+    # « Recalculer maintenant » computes afresh, and keeps that.
+    fresh = client.get(URL, {**PERIOD, "recalculer": "1"})
+    assert fresh.context["stats"]["decisions"]["total"] == before + 1
+    assert client.get(URL, PERIOD).context["stats"]["decisions"]["total"] == before + 1
+    # Another filter is another set of figures.
+    half = client.get(URL, {**PERIOD, "end": "2025-06-30"}).context["stats"]
+    assert half["filters"].end == D(2025, 6, 30) and half["computed_at"] > shown
+
+
+def test_with_no_keeping_every_visit_computes(client, world, settings):
+    settings.STATISTICS = {"CACHE_SECONDS": 0}
+    client.force_login(world.staff)
+    before = client.get(URL, PERIOD).context["stats"]["decisions"]["total"]
+    one_more_decision(world)
+    response = client.get(URL, PERIOD)
+    assert response.context["stats"]["decisions"]["total"] == before + 1
+    assert "conservés" not in response.content.decode()
+
+
+def test_exports_are_computed_afresh_even_when_the_page_kept_its_figures(client, world,
+                                                                        settings):
+    settings.STATISTICS = {"CACHE_SECONDS": 300}
+    client.force_login(world.staff)
+    before = client.get(URL, PERIOD).context["stats"]["decisions"]["total"]
+    one_more_decision(world)
+    response = client.get(reverse("reporting:statistics_export"), {**PERIOD, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    values = {row[1]: row[2] for row in rows[1:]}
+    assert values["Décisions"] == str(before + 1)
 
 
 # ---------------------------------------------------------------------------
