@@ -11,17 +11,29 @@ from django.db.models import QuerySet
 from certifications.models import Centre, CentreMembership, Role
 
 
-def memberships_of(user) -> list[tuple[str, int]]:
-    """The user's (role, centre id) pairs: one query per request, cached on the user object
-    (the middleware loads the user anew for each request, so a change of membership counts
-    from the next request). Roles and centres below are read from it."""
+def _membership_rows(user) -> list[tuple[str, int, str]]:
+    """The user's (role, centre id, centre name) rows: one query per request, cached on the
+    user object (the middleware loads the user anew for each request, so a change of
+    membership counts from the next request)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    cached = getattr(user, "_memberships_cache", None)
+    cached = getattr(user, "_membership_rows_cache", None)
     if cached is None:
-        cached = user._memberships_cache = list(
-            CentreMembership.objects.filter(user=user).values_list("role", "centre_id"))
+        cached = user._membership_rows_cache = list(
+            CentreMembership.objects.filter(user=user)
+            .values_list("role", "centre_id", "centre__name"))
     return cached
+
+
+def memberships_of(user) -> list[tuple[str, int]]:
+    """The user's (role, centre id) pairs, read once per request (``_membership_rows``).
+    Roles and centres below are read from it."""
+    return [(role, centre) for role, centre, _name in _membership_rows(user)]
+
+
+def centre_names_for(user) -> list[str]:
+    """The names of the user's centres, sorted, without a query of their own."""
+    return sorted({name for _role, _centre, name in _membership_rows(user)})
 
 
 def user_roles(user) -> set[str]:

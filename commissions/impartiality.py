@@ -9,7 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import Registration
@@ -83,9 +84,26 @@ def conflicts(evaluator: Evaluator, registration: Registration,
     return problems
 
 
-def has_accepted_current_charter(evaluator: Evaluator) -> bool:
-    charter = CharterVersion.current()
-    return charter is not None and evaluator.charter_acceptances.filter(charter=charter).exists()
+def has_accepted_current_charter(evaluator: Evaluator | int) -> bool:
+    """Has ``evaluator`` (or the evaluator of that id) accepted the charter in force? One
+    query: the current version and the acceptance together. No charter published: False."""
+    accepted = CharterAcceptance.objects.filter(evaluator=evaluator, charter=OuterRef("pk"))
+    return bool(CharterVersion.objects.filter(published_at__lte=timezone.now())
+                .order_by("-published_at").annotate(accepted=Exists(accepted))
+                .values_list("accepted", flat=True).first())
+
+
+def charter_pending_for_user(user) -> bool:
+    """Must ``user``, an evaluator, still accept the charter in force? One query: the current
+    version, its acceptance by the user's evaluator profile, and that the profile exists (no
+    profile, or no charter published: nothing pending)."""
+    accepted = CharterAcceptance.objects.filter(evaluator__user=user, charter=OuterRef("pk"))
+    status = (CharterVersion.objects.filter(published_at__lte=timezone.now())
+              .order_by("-published_at")
+              .annotate(accepted=Exists(accepted),
+                        evaluator=Exists(Evaluator.objects.filter(user=user)))
+              .values_list("accepted", "evaluator").first())
+    return status is not None and status[1] and not status[0]
 
 
 @dataclass

@@ -54,19 +54,34 @@ def evaluator_commissions(user, *, upcoming_only: int | None = None
         Commission.objects.filter(members__evaluator__user=user)
         .exclude(status="cancelled")
         .annotate(candidate_count=Count("scheduled", distinct=True))
-        .prefetch_related("certifications",
-                          Prefetch("members", queryset=CommissionMember.objects
-                                   .filter(evaluator__user=user), to_attr="mine"))
         .order_by("date", "start_time")
     )
     if upcoming_only is not None:
-        return {"upcoming": list(commissions.filter(date__gte=today)[:upcoming_only]),
-                "past": []}
-    commissions = list(commissions)
+        return {"upcoming": _with_my_seat(user, today, upcoming_only), "past": []}
+    commissions = list(commissions.prefetch_related(
+        "certifications",
+        Prefetch("members", queryset=CommissionMember.objects.filter(evaluator__user=user),
+                 to_attr="mine")))
     return {
         "upcoming": [c for c in commissions if c.date >= today],
         "past": [c for c in commissions if c.date < today][::-1],
     }
+
+
+def _with_my_seat(user, today, limit: int) -> list[Commission]:
+    """The user's next ``limit`` commissions (not cancelled), each with ``mine``: the user's
+    seat, read in the same query from the seat's side."""
+    seats = (CommissionMember.objects.filter(evaluator__user=user, commission__date__gte=today)
+             .exclude(commission__status=CommissionStatus.CANCELLED)
+             .select_related("commission")
+             .annotate(candidate_count=Count("commission__scheduled", distinct=True))
+             .order_by("commission__date", "commission__start_time")[:limit])
+    rows = []
+    for seat in seats:
+        commission = seat.commission
+        commission.candidate_count, commission.mine = seat.candidate_count, [seat]
+        rows.append(commission)
+    return rows
 
 
 def commission_detail(pk: int) -> Commission:

@@ -6,10 +6,9 @@ from django.shortcuts import render
 
 from candidates.selectors import state_counts
 from certifications.models import Role
-from certifications.scoping import centres_for, user_roles
+from certifications.scoping import centre_names_for, user_roles
 from certifications.selectors import versions_for_listing
-from commissions.impartiality import has_accepted_current_charter
-from commissions.models import Evaluator
+from commissions.impartiality import charter_pending_for_user
 from commissions.selectors import evaluator_commissions
 from evaluations.selectors_jury import sessions_of_member
 
@@ -25,16 +24,15 @@ def dashboard(request):
     panels = [role for role in DASHBOARD_ORDER if role in roles]
     context = {
         "panels": panels,
-        "centres": centres_for(request.user),
+        "centres": centre_names_for(request.user),
     }
     if Role.STAFF in roles:
         context["registration_counts"] = state_counts(request.user)
     if Role.EVALUATOR in roles:
-        evaluator = Evaluator.objects.filter(user=request.user).first()
-        if evaluator is not None:
-            context["evaluator_commissions"] = evaluator_commissions(
-                request.user, upcoming_only=DASHBOARD_ITEMS)
-            context["charter_pending"] = not has_accepted_current_charter(evaluator)
+        # Nothing for a role without an evaluator profile: no seat, no charter pending.
+        context["evaluator_commissions"] = evaluator_commissions(
+            request.user, upcoming_only=DASHBOARD_ITEMS)
+        context["charter_pending"] = charter_pending_for_user(request.user)
     if Role.JURY in roles:
         context["jury_sessions"] = sessions_of_member(request.user, limit=DASHBOARD_ITEMS)
     if Role.STAFF in roles or Role.NATIONAL in roles:
