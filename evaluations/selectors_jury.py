@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -65,24 +65,30 @@ def sessions_of_member(user, *, limit: int | None = None) -> list[JurySession]:
     if not user.is_authenticated:
         return []
     today = timezone.localdate()
-    sessions = (
-        JurySession.objects.filter(seats__member__user=user).select_related("centre")
+    # Read from the member's seats: each row brings its session (and centre) with it, where
+    # reading sessions then prefetching the seat cost two more queries.
+    seats = (
+        Seat.objects.filter(member__user=user).select_related("session__centre")
         # A correlated count, computed for the rows returned only (a GROUP BY counted the
         # candidates of every session of the member's years before the LIMIT).
         .annotate(candidate_count=Coalesce(Subquery(
-            SessionCandidate.objects.filter(session=OuterRef("pk")).order_by()
-            .values("session").annotate(n=Count("pk")).values("n")), 0))
-        .prefetch_related(Prefetch("seats", queryset=Seat.objects.filter(member__user=user),
-                                   to_attr="mine")))
-    is_current = Q(status=SessionStatus.OPEN) | Q(status=SessionStatus.PLANNED, date__gte=today)
-    current = sessions.filter(is_current).order_by("date", "pk")
-    past = sessions.exclude(is_current).order_by("-date", "-pk")
-    if limit is not None:
-        current = list(current[:limit])
-        past = past[:limit - len(current)] if len(current) < limit else []
-    chosen = [*current, *past]
-    for session in chosen:
-        session.seat = session.mine[0] if session.mine else None
+            SessionCandidate.objects.filter(session=OuterRef("session")).order_by()
+            .values("session").annotate(n=Count("pk")).values("n")), 0)))
+    is_current = (Q(session__status=SessionStatus.OPEN)
+                  | Q(session__status=SessionStatus.PLANNED, session__date__gte=today))
+    # One ordered read: current sessions first, soonest first, then past ones, latest first.
+    current = When(is_current, then=Value(0))
+    ordered = seats.alias(rank=Case(current, default=Value(1))).order_by(
+        "rank",
+        Case(When(is_current, then=F("session__date"))).asc(),
+        Case(When(~is_current, then=F("session__date"))).desc(),
+        Case(When(is_current, then=F("session_id"))).asc(),
+        Case(When(~is_current, then=F("session_id"))).desc())
+    chosen = []
+    for seat in ordered[:limit] if limit is not None else ordered:
+        session = seat.session
+        session.seat, session.mine, session.candidate_count = seat, [seat], seat.candidate_count
+        chosen.append(session)
     return chosen
 
 

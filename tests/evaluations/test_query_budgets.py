@@ -503,12 +503,15 @@ def test_dashboard_lists_the_first_sessions_of_the_full_order(centre, certificat
     coming sessions first by date, then the most recent past ones."""
     from evaluations.selectors_jury import sessions_of_member
 
+    by_days = {}
     for days in (-400, -60, -30, -5, 3, 25, 40, 90):
         session = JurySession.objects.create(centre=centre, date=in_days(days),
                                              start_time=datetime.time(9, 0), place="Nantes")
         session.certifications.set([certification])
         juries.add_seat(session=session, member=jury["president"], president=True)
+        by_days[days] = session.pk
     user = jury["president"].user
     full = [s.pk for s in sessions_of_member(user)]
+    assert full == [by_days[d] for d in (3, 25, 40, 90, -5, -30, -60, -400)]
     for limit in (2, 4, 5, 8):
         assert [s.pk for s in sessions_of_member(user, limit=limit)] == full[:limit]
