@@ -22,6 +22,7 @@ from candidates.models import (
 from candidates.rules import STAFF_ROLES
 from certifications.models import Competence
 from certifications.scoping import scope_to_centres
+from config.planning import joins_as_written
 from config.unaccent import Unaccent, strip_accents
 
 S = RegistrationState
@@ -154,6 +155,11 @@ def state_counts(user) -> list[tuple[str, str, int]]:
 def registration_detail(user, pk: int) -> Registration:
     """One registration with everything its page shows, in a fixed number of queries."""
     competences = Competence.objects.select_related("bloc").order_by("bloc__order", "order")
+    with joins_as_written():  # twelve tables joined on unique keys from one row
+        return _registration_detail(user, pk, competences)
+
+
+def _registration_detail(user, pk: int, competences) -> Registration:
     return (
         registrations_visible_to(user)
         .select_related("candidate__employer", "company", "tutor", "centre",
