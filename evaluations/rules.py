@@ -39,25 +39,34 @@ def is_session_centre_staff(user, session) -> bool:
     return session.centre_id in staff_centre_ids(user)
 
 
+def _seats_of(user, session) -> list:
+    """The user's seats on ``session``: from the seats a page already loaded with their
+    members (selectors_jury.session_for_page), else one query."""
+    loaded = getattr(session, "_prefetched_objects_cache", {}).get("seats")
+    if loaded is not None and all("member" in seat._state.fields_cache for seat in loaded):
+        return [seat for seat in loaded if seat.member.user_id == user.pk]
+    return list(session.seats.filter(member__user=user))
+
+
 @rules.predicate
 def sits_on_session(user, session) -> bool:
     if session is None or not user.is_authenticated:
         return False
-    return session.seats.filter(member__user=user).exists()
+    return bool(_seats_of(user, session))
 
 
 @rules.predicate
 def presides_session(user, session) -> bool:
     if session is None or not user.is_authenticated:
         return False
-    return session.seats.filter(member__user=user, is_president=True).exists()
+    return any(seat.is_president for seat in _seats_of(user, session))
 
 
 @rules.predicate
 def presides_session_present(user, session) -> bool:
     if session is None or not user.is_authenticated:
         return False
-    return session.seats.filter(member__user=user, is_president=True, present=True).exists()
+    return any(seat.is_president and seat.present for seat in _seats_of(user, session))
 
 
 rules.add_perm("evaluations.see_session", is_session_centre_staff | sits_on_session)

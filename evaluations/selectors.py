@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from certifications.models import Role
 from certifications.scoping import centre_ids_for
 from commissions.models import CommissionMember
+from config.planning import joins_as_written
 from evaluations.models import Grid
 
 
@@ -23,6 +24,11 @@ def grids_visible_to(user) -> QuerySet[Grid]:
 
 
 def grid_for_page(user, pk: int) -> Grid:
+    with joins_as_written():  # one grid, joined on unique keys
+        return _grid_for_page(user, pk)
+
+
+def _grid_for_page(user, pk: int) -> Grid:
     return (
         grids_visible_to(user)
         .select_related("scheduled__commission__centre", "scheduled__registration__candidate",

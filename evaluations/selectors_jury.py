@@ -28,6 +28,7 @@ from commissions.models import (
     SessionCandidate,
     SessionStatus,
 )
+from config.planning import joins_as_written
 from evaluations import acquired, deliberation
 from evaluations.models import Decision, Grid, GridState, Incident, Signature
 
@@ -342,6 +343,11 @@ class BlocLines:
 
 def session_candidate_for_page(session: JurySession, pk: int) -> SessionCandidate:
     opinion_items = CompanyOpinionItem.objects.select_related("competence")
+    with joins_as_written():  # one candidate, joined on unique keys
+        return _session_candidate(session, pk, opinion_items)
+
+
+def _session_candidate(session: JurySession, pk: int, opinion_items) -> SessionCandidate:
     return (session.candidates
             .select_related(*REGISTRATION_RELATED)
             .prefetch_related(
