@@ -99,3 +99,21 @@ def test_the_filter_offers_at_most_the_latest_commissions(client, monkeypatch):
     left_out = next(c for c in commissions if c.pk not in offered)
     chosen = [pk for pk, _label in selectors.commission_choices(staff, selected=left_out.pk)]
     assert left_out.pk in chosen and len(chosen) == 3
+
+
+def test_the_filter_offers_only_the_commissions_of_the_users_centres():
+    from candidates import selectors
+
+    version = build_version()
+    mine = make_ready(make_registration(version=version))
+    theirs = make_ready(make_registration(version=version))
+    assert mine.centre != theirs.centre
+    ours = make_commission(centre=mine.centre, certifications=[version.certification],
+                           registrations=[mine])
+    foreign = make_commission(centre=theirs.centre, certifications=[version.certification],
+                              registrations=[theirs])
+    staff = member(Role.STAFF, centre=mine.centre)
+    offered = [pk for pk, _label in selectors.commission_choices(staff)]
+    assert offered == [ours.pk]
+    # Asked for by id (a hand-made address), the other centre's commission is not offered.
+    assert foreign.pk not in [pk for pk, _l in selectors.commission_choices(staff, foreign.pk)]
