@@ -11,6 +11,9 @@ class CentreScopedAdminMixin:
     """Rows whose ``centre_lookup`` is one of the user's centres; superusers see all."""
 
     centre_lookup = "centre"
+    # A filtered list counts its rows once, not also the whole table for « N au total »: over
+    # every centre's registrations that second COUNT(*) cost ≈ 3 ms a page at N=20.
+    show_full_result_count = False
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
