@@ -96,9 +96,10 @@ def commission_detail(pk: int) -> Commission:
                 "registration__version__certification")
                 .prefetch_related(Prefetch(
                     "registration__planned_modalities",
-                    queryset=PlannedModality.objects.select_related("competence__bloc")
+                    queryset=PlannedModality.objects.select_related("competence")
                     # The page lists code, title and modality: the competence's texts and
-                    # JSON (decoded for every row) stay in the database.
+                    # JSON (decoded for every row) stay in the database, and its bloc only
+                    # orders the rows.
                     .defer("competence__conditions", "competence__expected_results",
                            "competence__knowledge", "competence__modalities")
                     .order_by("competence__bloc__order", "competence__order")))),
