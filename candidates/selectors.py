@@ -161,29 +161,25 @@ def registration_detail(user, pk: int) -> Registration:
     """One registration with everything its page shows, in a fixed number of queries."""
     competences = Competence.objects.select_related("bloc").order_by("bloc__order", "order")
     with joins_as_written():  # twelve tables joined on unique keys from one row
-        return _registration_detail(user, pk, competences)
-
-
-def _registration_detail(user, pk: int, competences) -> Registration:
-    return (
-        registrations_visible_to(user)
-        .select_related("candidate__employer", "company", "tutor", "centre",
-                        "version__certification", "vae_admissibility__decided_by",
-                        "company_opinion", "created_by")
-        .prefetch_related(
-            Prefetch("version__competences", queryset=competences),
-            "planned_modalities",
-            Prefetch("documents", queryset=Document.objects.select_related("uploaded_by")
-                     .order_by("kind", "-version_number")),
-            Prefetch("events", queryset=RegistrationEvent.objects.select_related("actor")
-                     .order_by("at", "pk")),
-            "trainings__organisation",
-            "trainings__competences",
-            "links",
-            "company_opinion__items__competence",
+        return (
+            registrations_visible_to(user)
+            .select_related("candidate__employer", "company", "tutor", "centre",
+                            "version__certification", "vae_admissibility__decided_by",
+                            "company_opinion", "created_by")
+            .prefetch_related(
+                Prefetch("version__competences", queryset=competences),
+                "planned_modalities",
+                Prefetch("documents", queryset=Document.objects.select_related("uploaded_by")
+                         .order_by("kind", "-version_number")),
+                Prefetch("events", queryset=RegistrationEvent.objects.select_related("actor")
+                         .order_by("at", "pk")),
+                "trainings__organisation",
+                "trainings__competences",
+                "links",
+                "company_opinion__items__competence",
+            )
+            .get(pk=pk)
         )
-        .get(pk=pk)
-    )
 
 
 # ---------------------------------------------------------------------------

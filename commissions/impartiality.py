@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import Registration
@@ -88,8 +87,7 @@ def has_accepted_current_charter(evaluator: Evaluator | int) -> bool:
     """Has ``evaluator`` (or the evaluator of that id) accepted the charter in force? One
     query: the current version and the acceptance together. No charter published: False."""
     accepted = CharterAcceptance.objects.filter(evaluator=evaluator, charter=OuterRef("pk"))
-    return bool(CharterVersion.objects.filter(published_at__lte=timezone.now())
-                .order_by("-published_at").annotate(accepted=Exists(accepted))
+    return bool(CharterVersion.in_force_first().annotate(accepted=Exists(accepted))
                 .values_list("accepted", flat=True).first())
 
 
@@ -98,8 +96,7 @@ def charter_pending_for_user(user) -> bool:
     version, its acceptance by the user's evaluator profile, and that the profile exists (no
     profile, or no charter published: nothing pending)."""
     accepted = CharterAcceptance.objects.filter(evaluator__user=user, charter=OuterRef("pk"))
-    status = (CharterVersion.objects.filter(published_at__lte=timezone.now())
-              .order_by("-published_at")
+    status = (CharterVersion.in_force_first()
               .annotate(accepted=Exists(accepted),
                         evaluator=Exists(Evaluator.objects.filter(user=user)))
               .values_list("accepted", "evaluator").first())

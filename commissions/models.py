@@ -45,9 +45,13 @@ class CharterVersion(models.Model):
         super().save(*args, **kwargs)
 
     @classmethod
+    def in_force_first(cls):
+        """The published versions, the one in force first."""
+        return cls.objects.filter(published_at__lte=timezone.now()).order_by("-published_at")
+
+    @classmethod
     def current(cls):
-        published = cls.objects.filter(published_at__lte=timezone.now())
-        return published.order_by("-published_at").first()
+        return cls.in_force_first().first()
 
 
 # ---------------------------------------------------------------------------

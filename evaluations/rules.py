@@ -5,6 +5,7 @@ import rules
 
 from candidates.rules import is_staff_of_centre
 from certifications.scoping import staff_centre_ids
+from commissions.models import Seat
 
 
 @rules.predicate
@@ -43,7 +44,7 @@ def _seats_of(user, session) -> list:
     """The user's seats on ``session``: from the seats a page already loaded with their
     members (selectors_jury.session_for_page), else one query."""
     loaded = getattr(session, "_prefetched_objects_cache", {}).get("seats")
-    if loaded is not None and all("member" in seat._state.fields_cache for seat in loaded):
+    if loaded is not None and all(Seat.member.is_cached(seat) for seat in loaded):
         return [seat for seat in loaded if seat.member.user_id == user.pk]
     return list(session.seats.filter(member__user=user))
 

@@ -25,14 +25,11 @@ def grids_visible_to(user) -> QuerySet[Grid]:
 
 def grid_for_page(user, pk: int) -> Grid:
     with joins_as_written():  # one grid, joined on unique keys
-        return _grid_for_page(user, pk)
-
-
-def _grid_for_page(user, pk: int) -> Grid:
-    return (
-        grids_visible_to(user)
-        .select_related("scheduled__commission__centre", "scheduled__registration__candidate",
-                        "scheduled__registration__company",
-                        "scheduled__registration__version__certification")
-        .get(pk=pk)
-    )
+        return (
+            grids_visible_to(user)
+            .select_related("scheduled__commission__centre",
+                            "scheduled__registration__candidate",
+                            "scheduled__registration__company",
+                            "scheduled__registration__version__certification")
+            .get(pk=pk)
+        )

@@ -78,8 +78,7 @@ def sessions_of_member(user, *, limit: int | None = None) -> list[JurySession]:
     is_current = (Q(session__status=SessionStatus.OPEN)
                   | Q(session__status=SessionStatus.PLANNED, session__date__gte=today))
     # One ordered read: current sessions first, soonest first, then past ones, latest first.
-    current = When(is_current, then=Value(0))
-    ordered = seats.alias(rank=Case(current, default=Value(1))).order_by(
+    ordered = seats.alias(rank=Case(When(is_current, then=Value(0)), default=Value(1))).order_by(
         "rank",
         Case(When(is_current, then=F("session__date"))).asc(),
         Case(When(~is_current, then=F("session__date"))).desc(),
@@ -344,23 +343,19 @@ class BlocLines:
 def session_candidate_for_page(session: JurySession, pk: int) -> SessionCandidate:
     opinion_items = CompanyOpinionItem.objects.select_related("competence")
     with joins_as_written():  # one candidate, joined on unique keys
-        return _session_candidate(session, pk, opinion_items)
-
-
-def _session_candidate(session: JurySession, pk: int, opinion_items) -> SessionCandidate:
-    return (session.candidates
-            .select_related(*REGISTRATION_RELATED)
-            .prefetch_related(
-                Prefetch("registration__version__competences",
-                         queryset=Competence.objects.select_related("bloc")),
-                "registration__version__blocs",
-                "registration__documents",
-                Prefetch("registration__planned_modalities",
-                         queryset=PlannedModality.objects.select_related("competence")),
-                Prefetch("registration__trainings", queryset=TrainingRecord.objects
-                         .select_related("organisation").prefetch_related("competences")),
-                Prefetch("registration__company_opinion__items", queryset=opinion_items))
-            .get(pk=pk))
+        return (session.candidates
+                .select_related(*REGISTRATION_RELATED)
+                .prefetch_related(
+                    Prefetch("registration__version__competences",
+                             queryset=Competence.objects.select_related("bloc")),
+                    "registration__version__blocs",
+                    "registration__documents",
+                    Prefetch("registration__planned_modalities",
+                             queryset=PlannedModality.objects.select_related("competence")),
+                    Prefetch("registration__trainings", queryset=TrainingRecord.objects
+                             .select_related("organisation").prefetch_related("competences")),
+                    Prefetch("registration__company_opinion__items", queryset=opinion_items))
+                .get(pk=pk))
 
 
 def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
