@@ -1,10 +1,11 @@
-"""Template filters of the registration pages."""
+"""Template tags of the registration pages."""
 
 from django import template
+from django.utils.html import format_html
 
 register = template.Library()
 
-# The colour of each state's badge (Bootstrap), one place for the list and the page.
+# The colour of each state's badge (Bootstrap).
 STATE_BADGE_CLASSES = {
     "inscrit": "text-bg-secondary",
     "en_formation": "text-bg-info",
@@ -14,6 +15,9 @@ STATE_BADGE_CLASSES = {
 }
 
 
-@register.filter
-def state_badge_class(state: str) -> str:
-    return STATE_BADGE_CLASSES.get(state, "text-bg-dark")
+@register.simple_tag
+def state_badge(state: str, label) -> str:
+    """A registration's state as a badge: one tag for the page and for each row of the list
+    (an include per row cost the list more than the badge itself)."""
+    return format_html('<span class="badge {}" data-state="{}">{}</span>',
+                       STATE_BADGE_CLASSES.get(state, "text-bg-dark"), state, label)

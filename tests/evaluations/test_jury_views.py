@@ -777,3 +777,25 @@ def test_add_candidate_refuses_an_evalue_registration_with_an_unsigned_grid(
     with pytest.raises(juries.JuryRuleError, match="toutes les grilles d'évaluation"):
         juries.add_candidate(session=session, registration=registration)
     assert not SessionCandidate.objects.exists()
+
+
+def test_jury_rules_read_the_seats_the_page_loaded_and_agree_with_the_database(
+        opened, jury, django_assert_num_queries):
+    """The session page loads its seats with their members: the jury predicates answer from
+    them without a query, and answer as the database would."""
+    import rules as permissions
+
+    from evaluations.selectors_jury import session_for_page
+
+    checks = ["evaluations.see_session", "evaluations.record_presence",
+              "evaluations.decide_session", "evaluations.sign_minutes"]
+    answers = {}
+    for key in ("president", "employer"):
+        person = jury[key].user
+        loaded = session_for_page(person, opened.pk)  # reads the person's centres too
+        with django_assert_num_queries(0):
+            answers[key] = [permissions.has_perm(check, person, loaded) for check in checks]
+        fresh = JurySession.objects.get(pk=opened.pk)  # no seats loaded: asks the database
+        assert answers[key] == [permissions.has_perm(check, person, fresh) for check in checks]
+    assert answers == {"president": [True, True, True, True],
+                       "employer": [True, False, False, False]}
