@@ -2,6 +2,9 @@
 the read-only inline they share."""
 
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from certifications.models import Role
 from certifications.scoping import scope_to_centres, staff_centre_ids
@@ -21,6 +24,15 @@ class CentreScopedAdminMixin:
             return queryset
         return scope_to_centres(queryset, request.user, field=self.centre_lookup,
                                 roles=[Role.STAFF])
+
+    def action_checkbox(self, obj):
+        """Django's action checkbox, written directly: rendering it through the form widget
+        templates (three template includes per row) was a fifth of a 100-row list's time.
+        The markup is the widget's, attribute for attribute (tested against it)."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME, str(obj.pk),
+            format_html(_("Select this object for an action - {}"), str(obj)))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         from certifications.models import Centre
