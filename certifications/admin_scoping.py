@@ -1,13 +1,98 @@
 """Admin classes of every app scope their rows to the staff member's centres (DESIGN.md §1b);
 the read-only inline they share."""
 
+import datetime
+import functools
+
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.db import connections
+from django.db.models import Exists, Max, Min
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from certifications.models import Role
 from certifications.scoping import scope_to_centres, staff_centre_ids
+
+
+def years_with_rows(queryset, field_name: str, *, datetimes: bool, bounds=None) -> list:
+    """The years of ``field_name`` holding rows of ``queryset``: what ``queryset.dates(
+    field_name, "year")`` (or ``datetimes``, in the current time zone) returns, as a list.
+
+    Django asks it with SELECT DISTINCT over the truncated dates, which reads every row (14 ms
+    over 40 000 registrations). Here, the first and last dates (``bounds``, when already
+    read), then one query asking, for each year between them, whether a row exists: index
+    probes, a millisecond."""
+    if bounds is None:
+        bounds = queryset.order_by().aggregate(first=Min(field_name), last=Max(field_name))
+    if bounds["first"] is None:
+        return []
+    first, last = bounds["first"], bounds["last"]
+    if datetimes and timezone.is_aware(first):
+        first, last = timezone.localtime(first), timezone.localtime(last)
+
+    def start(year: int):
+        if not datetimes:
+            return datetime.date(year, 1, 1)
+        moment = datetime.datetime(year, 1, 1)
+        return timezone.make_aware(moment) if timezone.is_aware(first) else moment
+
+    years = list(range(first.year, last.year + 1))
+    connection = connections[queryset.db]
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    parts, params = [], []
+    for year in years:
+        probe = Exists(queryset.order_by().filter(**{f"{field_name}__gte": start(year),
+                                                     f"{field_name}__lt": start(year + 1)}))
+        sql, probe_params = probe.as_sql(compiler, connection)
+        parts.append(sql)
+        params.extend(probe_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        found = cursor.fetchone()
+    return [start(year) for year, exists in zip(years, found, strict=True) if exists]
+
+
+class YearProbesQuerySetMixin:
+    """A queryset whose year list (the admin's date hierarchy) comes from years_with_rows.
+
+    The admin's date hierarchy first reads the first and last dates (``aggregate(first=Min(f),
+    last=Max(f))``), then the years: those bounds are kept and reused, so the page runs as
+    many queries as Django's own (any other aggregate is untouched)."""
+
+    _year_bounds = None
+
+    def aggregate(self, *args, **kwargs):
+        result = super().aggregate(*args, **kwargs)
+        first, last = kwargs.get("first"), kwargs.get("last")
+        if (not args and set(kwargs) == {"first", "last"} and isinstance(first, Min)
+                and isinstance(last, Max) and first.source_expressions[0].name
+                == last.source_expressions[0].name):
+            self._year_bounds = (first.source_expressions[0].name, result)
+        return result
+
+    def _years(self, field_name, *, datetimes, order):
+        kept = self._year_bounds
+        years = years_with_rows(self, field_name, datetimes=datetimes,
+                                bounds=kept[1] if kept and kept[0] == field_name else None)
+        return years if order == "ASC" else years[::-1]
+
+    def dates(self, field_name, kind, order="ASC"):
+        if kind != "year":
+            return super().dates(field_name, kind, order)
+        return self._years(field_name, datetimes=False, order=order)
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        if kind != "year" or tzinfo is not None:
+            return super().datetimes(field_name, kind, order, tzinfo)
+        return self._years(field_name, datetimes=True, order=order)
+
+
+@functools.cache
+def _with_year_probes(queryset_class: type) -> type:
+    return type(f"{queryset_class.__name__}WithYearProbes",
+                (YearProbesQuerySetMixin, queryset_class), {})
 
 
 class CentreScopedAdminMixin:
@@ -33,6 +118,20 @@ class CentreScopedAdminMixin:
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             helpers.ACTION_CHECKBOX_NAME, str(obj.pk),
             format_html(_("Select this object for an action - {}"), str(obj)))
+
+    def get_changelist(self, request, **kwargs):
+        changelist = super().get_changelist(request, **kwargs)
+        if not self.date_hierarchy:
+            return changelist
+
+        class YearProbesChangeList(changelist):
+            # The date hierarchy's year list from index probes (years_with_rows).
+            def get_queryset(self, request, exclude_parameters=None):
+                queryset = super().get_queryset(request, exclude_parameters)
+                queryset.__class__ = _with_year_probes(type(queryset))
+                return queryset
+
+        return YearProbesChangeList
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         from certifications.models import Centre

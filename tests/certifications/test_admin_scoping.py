@@ -1,10 +1,14 @@
 """The shared admin mixin: what it writes by hand must be exactly what Django would render."""
 
+import datetime
+
 import pytest
 from django.contrib import admin
+from django.contrib.admin.templatetags import admin_list
+from django.urls import reverse
 
-from certifications.admin_scoping import CentreScopedAdminMixin
-from tests.factories import CandidateFactory
+from certifications.admin_scoping import CentreScopedAdminMixin, years_with_rows
+from tests.factories import CandidateFactory, UserFactory, make_registration
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +34,60 @@ def test_action_checkbox_is_the_widget_markup(last_name):
     assert 'name="_selected_action"' in written and f'value="{candidate.pk}"' in written
     assert "<Fils>" not in written  # escaped once, as the widget does
 
+
+
+# ---------------------------------------------------------------------------
+# The date hierarchy's year list: index probes, the same years as Django's DISTINCT
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def registrations_over_years():
+    """Registrations in 2019, 2021 (not 2020) and 2023 at one centre, 2020 at another; state
+    changes around a New Year's Eve, where UTC and Paris disagree on the year."""
+    from candidates.models import Registration
+
+    rows = [make_registration()]
+    centre = rows[0].centre
+    for day in [datetime.date(2021, 6, 1), datetime.date(2023, 12, 31)]:
+        rows.append(make_registration(centre=centre, registered_on=day))
+    elsewhere = make_registration(registered_on=datetime.date(2020, 3, 1))
+    Registration.objects.filter(pk=rows[0].pk).update(registered_on=datetime.date(2019, 1, 1))
+    utc = datetime.UTC
+    Registration.objects.filter(pk=rows[1].pk).update(  # 2024-01-01 00:30 in Paris
+        state_changed_at=datetime.datetime(2023, 12, 31, 23, 30, tzinfo=utc))
+    Registration.objects.filter(pk=rows[2].pk).update(
+        state_changed_at=datetime.datetime(2021, 7, 1, 12, 0, tzinfo=utc))
+    Registration.objects.filter(pk__in=[rows[0].pk, elsewhere.pk]).update(
+        state_changed_at=datetime.datetime(2019, 12, 31, 23, 30, tzinfo=utc))
+    return centre
+
+
+def test_year_list_is_the_same_as_djangos(registrations_over_years):
+    from candidates.models import Registration
+
+    everywhere = Registration.objects.all()
+    one_centre = Registration.objects.filter(centre=registrations_over_years)
+    for queryset in (everywhere, one_centre, everywhere.filter(path="salarie")):
+        assert (years_with_rows(queryset, "registered_on", datetimes=False)
+                == list(queryset.dates("registered_on", "year")))
+        assert (years_with_rows(queryset, "state_changed_at", datetimes=True)
+                == list(queryset.datetimes("state_changed_at", "year")))
+    assert [d.year for d in years_with_rows(one_centre, "registered_on", datetimes=False)] == [
+        2019, 2021, 2023]  # 2020 only at the other centre: not offered
+    assert [d.year for d in years_with_rows(everywhere, "state_changed_at", datetimes=True)
+            ] == [2020, 2021, 2024]  # the Paris years
+    assert years_with_rows(Registration.objects.none(), "registered_on", datetimes=False) == []
+
+
+def test_admin_date_hierarchy_offers_the_years_with_rows(client, registrations_over_years,
+                                                         django_assert_max_num_queries):
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    url = reverse("admin:candidates_registration_changelist")
+    with django_assert_max_num_queries(15):
+        response = client.get(url)
+    assert response.status_code == 200
+    years = [choice["title"]
+             for choice in admin_list.date_hierarchy(response.context["cl"])["choices"]]
+    assert years == ["2019", "2020", "2021", "2023"]
+    drilled = client.get(url, {"registered_on__year": "2021"})
+    assert drilled.status_code == 200 and drilled.context["cl"].result_count == 1
