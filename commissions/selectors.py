@@ -50,14 +50,14 @@ def evaluator_commissions(user, *, upcoming_only: int | None = None
     ``upcoming_only=N``: the next N commissions only (the dashboard), so that the read does
     not grow with the years an evaluator has served."""
     today = timezone.localdate()
+    if upcoming_only is not None:
+        return {"upcoming": _with_my_seat(user, today, upcoming_only), "past": []}
     commissions = (
         Commission.objects.filter(members__evaluator__user=user)
         .exclude(status="cancelled")
         .annotate(candidate_count=Count("scheduled", distinct=True))
         .order_by("date", "start_time")
     )
-    if upcoming_only is not None:
-        return {"upcoming": _with_my_seat(user, today, upcoming_only), "past": []}
     commissions = list(commissions.prefetch_related(
         "certifications",
         Prefetch("members", queryset=CommissionMember.objects.filter(evaluator__user=user),

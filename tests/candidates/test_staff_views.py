@@ -249,6 +249,28 @@ def test_list_ignores_an_invalid_filter_value(client, three):
     assert listed(client, state="pirate", step="9") == {three["a"], three["b"], three["c"]}
 
 
+def test_list_filters_keep_what_was_asked_and_say_what_is_wrong(client, three):
+    """The filter bar (a plain template, not crispy): every field labelled, the values asked
+    kept, an invalid one marked and explained in French next to its field."""
+    response = client.get(reverse("candidates:registration_list"),
+                          {"q": "Dur<and", "state": "evalue", "year": "1066"})
+    html = response.content.decode()
+    for name, label in [("q", "Recherche"), ("certification", "Certification"),
+                        ("state", "État"), ("step", "Étape"),
+                        ("year", "Année d&#x27;inscription"), ("commission", "Commission")]:
+        assert f'<label for="id_{name}" class="form-label">{label}</label>' in html
+    assert 'value="Dur&lt;and"' in html and "Dur<and" not in html
+    assert '<option value="evalue" selected>' in html
+    assert ('class="fastselect form-select is-invalid" aria-invalid="true" '
+            'aria-describedby="id_year_error"') in html
+    assert 'id="id_year_error" class="invalid-feedback"' in html
+    assert "Sélectionnez un choix valide. 1066 n’en fait pas partie." in html
+    assert '<select name="state" class="fastselect form-select" id="id_state">' in html
+    assert 'id="id_state_error"' not in html
+    assert '<option value="2024">2024</option>' in html  # the years of the centre offered
+    assert '<a class="btn btn-link" href="/candidats/">Effacer</a>' in html
+
+
 def test_list_is_paginated_and_keeps_the_filters_in_page_links(client, centre, staff,
                                                                bulk_registrations):
     bulk_registrations(centre, 60)
