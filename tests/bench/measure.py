@@ -77,22 +77,24 @@ class Sample:
         return asdict(self)
 
 
-def measure(send: Callable, *, warmup: int = WARMUP, repeat: int = REPEAT) -> Sample:
-    """Run ``send()`` (which makes the request and returns the response): ``warmup`` times
-    untimed (caches, connection, compiled templates), once under CaptureQueriesContext for
-    the query count, then ``repeat`` timed runs without capture (capturing costs time)."""
+def _first_runs(send: Callable, warmup: int):
+    """``warmup`` untimed runs (caches, connection, compiled templates), then one under
+    CaptureQueriesContext: the response and its query count."""
     for _ in range(warmup):
         send()
     with CaptureQueriesContext(connection) as captured:
         response = send()
     # Read now: the next request's request_started signal empties the connection's log.
-    queries = len(captured.captured_queries)
-    durations, statuses = [], {response.status_code}
-    for _ in range(max(1, repeat)):
-        start = perf_counter()
-        timed = send()
-        durations.append((perf_counter() - start) * 1000)
-        statuses.add(timed.status_code)
+    return response, len(captured.captured_queries)
+
+
+def _timed(send: Callable) -> tuple[float, int]:
+    start = perf_counter()
+    response = send()
+    return (perf_counter() - start) * 1000, response.status_code
+
+
+def _sample(response, queries: int, durations: list[float], statuses: set[int]) -> Sample:
     return Sample(
         status=response.status_code,
         size=len(response.content),
@@ -105,14 +107,48 @@ def measure(send: Callable, *, warmup: int = WARMUP, repeat: int = REPEAT) -> Sa
     )
 
 
+def measure(send: Callable, *, warmup: int = WARMUP, repeat: int = REPEAT) -> Sample:
+    """Run ``send()`` (which makes the request and returns the response): ``warmup`` times
+    untimed, once for the query count, then ``repeat`` timed runs without capture
+    (capturing costs time)."""
+    response, queries = _first_runs(send, warmup)
+    durations, statuses = [], {response.status_code}
+    for _ in range(max(1, repeat)):
+        duration, status = _timed(send)
+        durations.append(duration)
+        statuses.add(status)
+    return _sample(response, queries, durations, statuses)
+
+
+def measure_with_floor(send: Callable, client: Client, *, warmup: int = WARMUP,
+                       repeat: int = REPEAT) -> tuple[Sample, Sample]:
+    """The page and its floor (same size), their timed runs interleaved: page, floor, page,
+    floor… This machine's speed drifts by ±20 % over a minute (other virtual machines on the
+    host); timed one after the other, a drift between the two series moved a ratio by as
+    much. Interleaved, both series see the same machine. Needs ROOT_URLCONF =
+    "tests.bench.urls"."""
+    page_response, page_queries = _first_runs(send, warmup)
+    size = len(page_response.content)
+
+    def send_floor():
+        return client.get(floor_url(size))
+
+    floor_response, floor_queries = _first_runs(send_floor, warmup)
+    page_runs, floor_runs = [], []
+    page_statuses, floor_statuses = {page_response.status_code}, {floor_response.status_code}
+    for _ in range(max(1, repeat)):
+        duration, status = _timed(send)
+        page_runs.append(duration)
+        page_statuses.add(status)
+        duration, status = _timed(send_floor)
+        floor_runs.append(duration)
+        floor_statuses.add(status)
+    return (_sample(page_response, page_queries, page_runs, page_statuses),
+            _sample(floor_response, floor_queries, floor_runs, floor_statuses))
+
+
 def floor_url(size: int) -> str:
     return f"/__bench__/floor/{max(0, int(size))}/"
-
-
-def measure_floor(client: Client, size: int, *, warmup: int = WARMUP,
-                  repeat: int = REPEAT) -> Sample:
-    """The floor of a page of ``size`` bytes: needs ROOT_URLCONF = "tests.bench.urls"."""
-    return measure(lambda: client.get(floor_url(size)), warmup=warmup, repeat=repeat)
 
 
 def ratio(page: Sample, floor: Sample) -> float | None:

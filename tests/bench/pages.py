@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 
 from evaluations.models import CriterionResult
 from tests.bench import report
-from tests.bench.measure import REPEAT, WARMUP, bench_client, measure, measure_floor, ratio
+from tests.bench.measure import REPEAT, WARMUP, bench_client, measure, measure_with_floor, ratio
 from tests.bench.targets import Targets
 
 ADMIN_CHANGELISTS = [
@@ -208,12 +208,15 @@ def run_page(page: Page, *, warmup: int = WARMUP, repeat: int = REPEAT,
               "notes": list(page.notes)}
     try:
         client = bench_client(page.user)
-        sample = measure(page.send_function(client), warmup=warmup, repeat=repeat)
+        if with_floor:
+            sample, floor = measure_with_floor(page.send_function(client), client,
+                                               warmup=warmup, repeat=repeat)
+        else:
+            sample = measure(page.send_function(client), warmup=warmup, repeat=repeat)
         result.update(status=sample.status, statuses=sample.statuses, queries=sample.queries,
                       median_ms=sample.median_ms, p95_ms=sample.p95_ms, min_ms=sample.min_ms,
                       size=sample.size, runs=sample.runs)
         if with_floor:
-            floor = measure_floor(client, sample.size, warmup=warmup, repeat=repeat)
             result.update(floor_median_ms=floor.median_ms, floor_p95_ms=floor.p95_ms,
                           floor_size=floor.size, floor_queries=floor.queries,
                           ratio=ratio(sample, floor))

@@ -92,6 +92,35 @@ def test_a_page_is_measured_with_its_query_count_and_floor(world):
     assert isinstance(result["budget_ok"], bool)
 
 
+def test_page_and_floor_runs_are_interleaved(db):
+    """Both series are timed under the same machine conditions: after their warm-ups and
+    counted runs, page and floor requests alternate."""
+    from tests.bench.measure import measure_with_floor
+
+    calls = []
+
+    class Response:
+        status_code = 200
+
+        def __init__(self, body: bytes):
+            self.content = body
+
+    def send():
+        calls.append("page")
+        return Response(b"x" * 1234)
+
+    class FloorClient:
+        def get(self, url):
+            calls.append(url)
+            return Response(b"y" * 1234)
+
+    page, floor = measure_with_floor(send, FloorClient(), warmup=2, repeat=4)
+    floor_url = "/__bench__/floor/1234/"
+    assert calls[:6] == ["page"] * 3 + [floor_url] * 3  # warm-ups, then the counted run
+    assert calls[6:] == ["page", floor_url] * 4
+    assert page.runs == floor.runs == 4 and page.size == floor.size == 1234
+
+
 @BENCH
 @override_settings(TWO_FACTOR={"REQUIRED": True})
 def test_with_two_factor_required_pages_are_measured_signed_in_not_redirected(world):
