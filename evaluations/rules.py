@@ -12,6 +12,8 @@ from commissions.models import Seat
 def is_grid_member(user, grid) -> bool:
     if grid is None or not user.is_authenticated:
         return False
+    if getattr(grid, "user_sits_for", None) == user.pk:  # read with the grid (selectors)
+        return grid.user_sits
     return grid.scheduled.commission.members.filter(evaluator__user=user).exists()
 
 

@@ -61,9 +61,10 @@ FIELDS_AFFECTING_COMPLETENESS = {"satisfied", "concerned", "level", "comment"}
 # ---------------------------------------------------------------------------
 # Access
 # ---------------------------------------------------------------------------
-def grid_or_404(request, pk: int) -> Grid:
+def grid_or_404(request, pk: int, *, read=selectors.grid_for_page) -> Grid:
+    """The grid ``pk`` as ``read`` gives it (the page's read by default), or 404."""
     try:
-        grid = selectors.grid_for_page(request.user, pk)
+        grid = read(request.user, pk)
     except Grid.DoesNotExist as exc:
         raise Http404 from exc
     # A cancelled commission gives its members no more access (as open_grid and the
@@ -302,7 +303,7 @@ def save_field(request, pk: int):
     revision the writer read; 423 when the grid is signed; 400 for an invalid value."""
     if not request.user.is_authenticated:
         return json_error(401, "session", _("Votre session a expiré : reconnectez-vous."))
-    grid = grid_or_404(request, pk)
+    grid = grid_or_404(request, pk, read=selectors.grid_for_saving)
     if not can_fill(request.user, grid):
         return json_error(403, "forbidden", _("Vous ne siégez pas dans cette commission : "
                                               "la grille vous est accessible en lecture seule."))

@@ -285,3 +285,39 @@ def test_staff_read_the_audit_trail_with_who_and_before_after(client, grid, staf
     assert "Marc Durand" in body
     assert "C2.comment" in body
     assert "Premier jet. → <strong>Version revue.</strong>" in body
+
+
+def test_the_seat_read_with_the_grid_answers_the_rule_for_that_user_only(
+        grid, president, staff, django_assert_num_queries):
+    """The grid reads of the page and of the autosave note whether the user sits on the
+    commission; the fill rule then asks nothing more, and only for that user."""
+    from evaluations import selectors
+
+    outsider = make_evaluator(centre=grid.scheduled.commission.centre).user
+    for read in (selectors.grid_for_page, selectors.grid_for_saving):
+        mine = read(president.user, grid.pk)
+        with django_assert_num_queries(0):
+            assert president.user.has_perm("evaluations.fill_grid", mine)
+        seen_by_staff = read(staff, grid.pk)
+        with django_assert_num_queries(0):
+            assert not staff.has_perm("evaluations.fill_grid", seen_by_staff)
+        # Another user asked about a grid read for the president: asked to the database.
+        with django_assert_num_queries(1):
+            assert not outsider.has_perm("evaluations.fill_grid", mine)
+        with django_assert_num_queries(1):
+            assert staff.has_perm("evaluations.fill_grid", mine) is False
+    with pytest.raises(Grid.DoesNotExist):
+        selectors.grid_for_saving(outsider, grid.pk)
+
+
+def test_autosave_reads_the_grid_without_the_dossier(client, grid, president,
+                                                    django_assert_max_num_queries):
+    """The autosave reads the grid and its commission, not the dossier the page shows."""
+    row = CriterionResult.objects.filter(competence_result__grid=grid).first()
+    client.force_login(president.user)
+    with django_assert_max_num_queries(11):  # 12 when the page's read served it
+        response = client.post(reverse("grids:save_field", args=[grid.pk]), {
+            "row_kind": "criterion", "row_id": row.pk, "field": "notes",
+            "value": "Relevé fait.", "revision": row.revision}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert CriterionResult.objects.get(pk=row.pk).notes == "Relevé fait."
