@@ -32,6 +32,7 @@ from certifications.models import (
     ReferentialVersion,
     Registry,
 )
+from config.choices import label_of
 from config.querysets import AppendOnlyQuerySet
 
 
@@ -397,6 +398,12 @@ class Registration(models.Model):
             # multi-centre read and the admin page through the index instead of a sort.
             models.Index(fields=["-registered_on", "-id"], name="registration_newest_idx"),
         ]
+
+    def get_state_display(self) -> str:
+        return label_of(RegistrationState, self.state)
+
+    def get_path_display(self) -> str:
+        return label_of(Path, self.path)
 
     def __str__(self) -> str:
         return f"{self.reference} — {self.candidate}"
