@@ -161,7 +161,7 @@ def registration_detail(user, pk: int) -> Registration:
     """One registration with everything its page shows, in a fixed number of queries."""
     competences = Competence.objects.select_related("bloc").order_by("bloc__order", "order")
     with joins_as_written():  # twelve tables joined on unique keys from one row
-        return (
+        registration = (
             registrations_visible_to(user)
             .select_related("candidate__employer", "company", "tutor", "centre",
                             "version__certification", "vae_admissibility__decided_by",
@@ -176,10 +176,18 @@ def registration_detail(user, pk: int) -> Registration:
                 "trainings__organisation",
                 "trainings__competences",
                 "links",
-                "company_opinion__items__competence",
+                "company_opinion__items",
             )
             .get(pk=pk)
         )
+    # The avis names each competence: those of the version, already read above.
+    opinion = getattr(registration, "company_opinion", None)
+    if opinion is not None:
+        by_pk = {competence.pk: competence for competence in registration.version.competences.all()}
+        for item in opinion.items.all():
+            if item.competence_id in by_pk:
+                item.competence = by_pk[item.competence_id]
+    return registration
 
 
 # ---------------------------------------------------------------------------
