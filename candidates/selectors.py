@@ -69,8 +69,8 @@ def commission_choices(user, selected=None) -> list[tuple[int, str]]:
     selected = int(selected) if str(selected or "").isdigit() else None
     if selected is not None and selected not in {pk for pk, _day in rows}:
         rows += list(scheduled.filter(commission_id=selected)[:1])
-    return [(pk, _("Commission du %(date)s") % {"date": day.strftime("%d/%m/%Y")})
-            for pk, day in rows]
+    label = _("Commission du %(date)s")  # translated once, not once per commission
+    return [(pk, label % {"date": day.strftime("%d/%m/%Y")}) for pk, day in rows]
 
 
 def registration_years(user) -> list[int]:
