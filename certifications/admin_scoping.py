@@ -66,10 +66,11 @@ class YearProbesQuerySetMixin:
     def aggregate(self, *args, **kwargs):
         result = super().aggregate(*args, **kwargs)
         first, last = kwargs.get("first"), kwargs.get("last")
-        if (not args and set(kwargs) == {"first", "last"} and isinstance(first, Min)
-                and isinstance(last, Max) and first.source_expressions[0].name
-                == last.source_expressions[0].name):
-            self._year_bounds = (first.source_expressions[0].name, result)
+        if not args and set(kwargs) == {"first", "last"} and isinstance(first, Min) \
+                and isinstance(last, Max):
+            field_name = getattr(first.source_expressions[0], "name", None)
+            if field_name and field_name == getattr(last.source_expressions[0], "name", None):
+                self._year_bounds = (field_name, result)
         return result
 
     def _years(self, field_name, *, datetimes, order):

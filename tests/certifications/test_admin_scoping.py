@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.contrib import admin
 from django.contrib.admin.templatetags import admin_list
+from django.db.models import Max, Min
 from django.urls import reverse
 
 from certifications.admin_scoping import CentreScopedAdminMixin, years_with_rows
@@ -91,3 +92,22 @@ def test_admin_date_hierarchy_offers_the_years_with_rows(client, registrations_o
     assert years == ["2019", "2020", "2021", "2023"]
     drilled = client.get(url, {"registered_on__year": "2021"})
     assert drilled.status_code == 200 and drilled.context["cl"].result_count == 1
+
+
+def test_other_aggregates_of_the_admin_queryset_are_untouched(registrations_over_years):
+    from django.db.models import Count, F
+    from django.db.models.functions import Coalesce
+
+    from candidates.models import Registration
+    from certifications.admin_scoping import _with_year_probes
+
+    queryset = Registration.objects.all()
+    queryset.__class__ = _with_year_probes(type(queryset))
+    assert queryset.aggregate(n=Count("pk")) == {"n": 4}
+    bounds = queryset.aggregate(first=Min(Coalesce(F("registered_on"), F("registered_on"))),
+                                last=Max("registered_on"))
+    assert bounds["first"].year == 2019 and queryset._year_bounds is None
+    assert [d.year for d in queryset.dates("registered_on", "year", order="DESC")] == [
+        2023, 2021, 2020, 2019]
+    assert (list(queryset.dates("registered_on", "month"))  # other kinds: Django's own
+            == list(Registration.objects.dates("registered_on", "month")))
