@@ -19,6 +19,7 @@ from candidates.models import (
 from certifications.models import KINDS_WITH_BLOCS, CertificationKind
 from commissions import impartiality, juries
 from commissions.models import JurySession, SessionCandidate, SessionStatus
+from config.prefetch import prefetched
 from config.tasks import send_on_commit
 from evaluations import acquired
 from evaluations.acquired import AcquiredResults
@@ -78,7 +79,7 @@ def propose(registration: Registration, grids: list[Grid] | None = None, *,
             bloc_of[item["code"]] = item["bloc"]["code"] if item["bloc"] else None
     # A bloc is acquired when every competence the referential puts in it is mastered (one
     # neither evaluated nor carried over — an expired one not evaluated again — is not).
-    version_competences = list(registration.version.competences.all())
+    version_competences = prefetched(registration.version, "competences")
     expected = [c.code for c in version_competences]
     per_bloc: dict[int, list[str]] = {}
     for competence in version_competences:
@@ -115,7 +116,7 @@ def conformity(registration: Registration, grids: list[Grid] | None = None, *,
     checks = []
     # Every competence evaluated with a modality the referential allows — or validated by an
     # earlier jury and still valid (an expired result must be evaluated again).
-    allowed = {c.code: c.modalities for c in registration.version.competences.all()}
+    allowed = {c.code: c.modalities for c in prefetched(registration.version, "competences")}
     evaluated = {item["code"]: item for g in grids for item in signed_competences(g)}
     problems = [_("%(code)s n'a pas été évaluée.") % {"code": code}
                 for code in allowed if code not in evaluated and code not in carried.competences]
@@ -137,9 +138,10 @@ def conformity(registration: Registration, grids: list[Grid] | None = None, *,
     if not grids:
         problems.append(_("Aucune grille signée."))
     for grid in grids:
-        # Reads go through .all() so that a page listing many candidates can prefetch them.
-        members = {m.pk for m in grid.scheduled.commission.members.all()}
-        signed = {s.member_id for s in grid.signatures.all()
+        # Reads go through config.prefetch so that a page listing many candidates can read
+        # them in advance.
+        members = {m.pk for m in prefetched(grid.scheduled.commission, "members")}
+        signed = {s.member_id for s in prefetched(grid, "signatures")
                   if s.voided_at is None and s.snapshot_sha256 == grid.snapshot_sha256}
         if not members <= signed:
             problems.append(_("La grille du %(date)s n'est pas signée par tous les membres.")
@@ -155,7 +157,7 @@ def conformity(registration: Registration, grids: list[Grid] | None = None, *,
     needs_report = any(item["modality_used"] in MODALITIES_NEEDING_ACTIVITY_REPORT
                        for item in evaluated.values())
     has_report = any(d.kind == DocumentKind.ACTIVITY_REPORT
-                     for d in registration.documents.all())
+                     for d in prefetched(registration, "documents"))
     checks.append(Check(_("Rapport d'activités reçu (présentation de projets)"),
                         has_report or not needs_report,
                         [] if has_report or not needs_report
@@ -170,16 +172,17 @@ def conformity(registration: Registration, grids: list[Grid] | None = None, *,
     # No impartiality breach (checked again on today's data).
     problems = []
     for grid in grids:
-        for member in grid.scheduled.commission.members.all():
+        for member in prefetched(grid.scheduled.commission, "members"):
             if member.override_justification:
                 continue
             problems += [p.message for p in impartiality.conflicts(
-                member.evaluator, registration, declared=list(member.evaluator.conflicts.all()))]
+                member.evaluator, registration,
+                declared=prefetched(member.evaluator, "conflicts"))]
     checks.append(Check(_("Aucun manquement à l'impartialité"), not problems, problems))
     # Incidents resolved (DOMAIN.md §5).
     problems = [_("Incident non résolu : %(kind)s — %(text)s")
                 % {"kind": i.get_kind_display(), "text": i.description}
-                for g in grids for i in g.incidents.all() if i.resolved_at is None]
+                for g in grids for i in prefetched(g, "incidents") if i.resolved_at is None]
     checks.append(Check(_("Incidents d'évaluation résolus"), not problems, problems))
     return checks
 

@@ -29,6 +29,7 @@ from commissions.models import (
     SessionStatus,
 )
 from config.planning import joins_as_written
+from config.prefetch import loaded, prefetched
 from evaluations import acquired, deliberation
 from evaluations.models import Decision, Grid, GridState, Incident, Signature
 
@@ -194,7 +195,8 @@ def _grids_by_registration(registration_ids, *, snapshots: bool = False
     members = (CommissionMember.objects.select_related("evaluator__user")
                .prefetch_related(Prefetch("evaluator__conflicts",
                                           queryset=ConflictDeclaration.objects
-                                          .select_related("company"))))
+                                          .select_related("company"),
+                                          to_attr=loaded("conflicts"))))
     grids = (Grid.objects.filter(scheduled__registration_id__in=list(registration_ids),
                                  state=GridState.SIGNED)
              .select_related("scheduled__commission")
@@ -202,10 +204,13 @@ def _grids_by_registration(registration_ids, *, snapshots: bool = False
                  # What the conformity check reads of a signature; its copy of the signed
                  # content is not parsed (it was a third of the page's time at volume).
                  Prefetch("signatures", queryset=Signature.objects.only(
-                     "id", "grid_id", "member_id", "voided_at", "snapshot_sha256")),
-                               Prefetch("incidents", queryset=Incident.objects
-                                        .select_related("reported_by", "resolved_by")),
-                               Prefetch("scheduled__commission__members", queryset=members))
+                     "id", "grid_id", "member_id", "voided_at", "snapshot_sha256"),
+                     to_attr=loaded("signatures")),
+                 Prefetch("incidents", queryset=Incident.objects
+                          .select_related("reported_by", "resolved_by"),
+                          to_attr=loaded("incidents")),
+                 Prefetch("scheduled__commission__members", queryset=members,
+                          to_attr=loaded("members")))
              .order_by("locked_at", "pk"))
     if not snapshots:
         grids = grids.defer("snapshot")
@@ -294,7 +299,9 @@ def session_rows(session: JurySession, sort: str = "nom") -> list[CandidateRow]:
     ``sort``: a key of SORTS, « - » first for the reverse order."""
     candidates = list(
         session.candidates.select_related(*REGISTRATION_RELATED)
-        .prefetch_related("registration__version__competences", "registration__documents"))
+        .prefetch_related(Prefetch("registration__version__competences",
+                                   to_attr=loaded("competences")),
+                          Prefetch("registration__documents", to_attr=loaded("documents"))))
     rows = _rows(session, candidates)
     key = sort.lstrip("-")
     rows.sort(key=SORTS.get(key, SORTS["nom"]), reverse=sort.startswith("-"))
@@ -373,7 +380,7 @@ def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
             evaluated[item["code"]] = (
                 item, datetime.date.fromisoformat(grid.snapshot["commission"]["date"]))
     blocs: dict[str, BlocLines] = {}
-    competences = sorted(registration.version.competences.all(),
+    competences = sorted(prefetched(registration.version, "competences"),
                          key=lambda c: (c.bloc.order if c.bloc_id else 0, c.order))
     for competence in competences:
         bloc = competence.bloc
@@ -399,6 +406,6 @@ def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
         "blocs": list(blocs.values()),
         "opinion": opinion,
         "trainings": list(registration.trainings.all()),
-        "incidents": [i for g in row.grids for i in g.incidents.all()],
+        "incidents": [i for g in row.grids for i in prefetched(g, "incidents")],
         "history": history,
     }
