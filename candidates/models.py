@@ -394,8 +394,11 @@ class Registration(models.Model):
             models.Index(fields=["centre", "state"]),
             models.Index(fields=["centre", "registered_on"]),
             # The list's certification filter asks, per certification, whether the centre has
-            # a registration on one of its versions: one index probe each (1.6 -> 0.3 ms).
-            models.Index(fields=["centre", "version"], name="registration_centre_version"),
+            # a registration on one of its versions: one index probe each (1.6 -> 0.3 ms); the
+            # list filtered by certification and state counts its rows from this index alone
+            # (7.5 -> 1.0 ms at N=20).
+            models.Index(fields=["centre", "version", "state"],
+                         name="registration_centre_version"),
             models.Index(fields=["reference"]),
             # The default order of every list (newest first) across centres: a national or
             # multi-centre read and the admin page through the index instead of a sort.

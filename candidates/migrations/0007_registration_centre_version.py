@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='registration',
-            index=models.Index(fields=['centre', 'version'], name='registration_centre_version'),
+            index=models.Index(fields=['centre', 'version', 'state'], name='registration_centre_version'),
         ),
     ]
