@@ -2,19 +2,16 @@
 
 from django import template
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from evaluations.deliberation import FAILED, PARTIAL, PASSED
+from evaluations.models import Decision
 
 register = template.Library()
 
-# An outcome's badge: Bootstrap class and label (translated when written).
-OUTCOME_BADGES = {
-    PASSED: ("text-bg-success", gettext_noop("Admis")),
-    PARTIAL: ("text-bg-warning", gettext_noop("Validation partielle")),
-    FAILED: ("text-bg-danger", gettext_noop("Non admis")),
-}
+# An outcome's badge colour; its label is the decision's (Decision.outcome choices).
+OUTCOME_CLASSES = {PASSED: "text-bg-success", PARTIAL: "text-bg-warning",
+                   FAILED: "text-bg-danger"}
+OUTCOME_LABELS = dict(Decision._meta.get_field("outcome").choices)
 
 
 @register.simple_tag
@@ -22,10 +19,11 @@ def outcome_badge(outcome: str, blocs=None) -> str:
     """A proposal's or decision's outcome as a badge, with the acquired blocs when given. A
     tag rather than an include: the session page shows two per candidate, and an include per
     row and column cost ≈ 10 ms for 100 candidates."""
-    badge = OUTCOME_BADGES.get(outcome)
-    html = (format_html('<span class="badge {}" data-outcome="{}">{}</span>', badge[0],
-                        outcome, _(badge[1]))
-            if badge else format_html('<span class="text-muted">{}</span>', "—"))
+    if outcome in OUTCOME_CLASSES:
+        html = format_html('<span class="badge {}" data-outcome="{}">{}</span>',
+                           OUTCOME_CLASSES[outcome], outcome, OUTCOME_LABELS[outcome])
+    else:
+        html = format_html('<span class="text-muted">{}</span>', "—")
     if blocs:
         html += format_html(' <span class="small">{}</span>', ", ".join(blocs))
     return html
