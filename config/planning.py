@@ -3,6 +3,7 @@
 from contextlib import contextmanager
 
 from django.db import DatabaseError, connection
+from django.db.models import Lookup, QuerySet
 
 
 @contextmanager
@@ -30,3 +31,29 @@ def joins_as_written():
                 cursor.execute("RESET join_collapse_limit")
         except DatabaseError:
             pass
+
+
+class InArray(Lookup):
+    """``InArray(F("field"), subquery)``: the rows whose ``field`` is among the subquery's
+    values, written ``field = ANY(ARRAY(subquery))`` on PostgreSQL and ``field IN
+    (subquery)`` elsewhere.
+
+    PostgreSQL runs the ARRAY subquery once, before the outer query, and looks its values up
+    in the field's index; several of them joined by OR become one bitmap of index probes.
+    ``field IN (subquery) OR …`` can only be tested row by row: the candidate search read
+    every one of the 40 000 registrations for each of its two queries (≈ 25 ms each at N=20,
+    for a handful of matches)."""
+
+    lookup_name = "in_array"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        # A set of values: the subquery's ordering (its model's default one) is work for
+        # nothing, as Django's ``__in`` knows.
+        return self.rhs.order_by() if isinstance(self.rhs, QuerySet) else self.rhs
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        template = "%s = ANY(ARRAY%s)" if connection.vendor == "postgresql" else "%s IN %s"
+        return template % (lhs, rhs), (*lhs_params, *rhs_params)

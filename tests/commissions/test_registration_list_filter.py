@@ -117,3 +117,33 @@ def test_the_filter_offers_only_the_commissions_of_the_users_centres():
     assert offered == [ours.pk]
     # Asked for by id (a hand-made address), the other centre's commission is not offered.
     assert foreign.pk not in [pk for pk, _l in selectors.commission_choices(staff, foreign.pk)]
+
+
+def test_the_filter_offers_commissions_with_someone_scheduled_newest_first():
+    """An empty commission filters nothing out: it is not offered. The others come newest
+    first, one row each however many are scheduled there."""
+    import datetime
+
+    from django.utils import timezone
+
+    from candidates import selectors
+
+    version = build_version()
+    first = make_ready(make_registration(version=version))
+    centre = first.centre
+    today = timezone.localdate()
+    earlier = make_commission(centre=centre, certifications=[version.certification],
+                              date=today - datetime.timedelta(days=3), registrations=[
+                                  first, make_ready(make_registration(version=version,
+                                                                      centre=centre))])
+    later = make_commission(centre=centre, certifications=[version.certification],
+                            date=today + datetime.timedelta(days=3), registrations=[
+                                make_ready(make_registration(version=version,
+                                                             centre=centre))])
+    empty = make_commission(centre=centre, certifications=[version.certification],
+                            date=today + datetime.timedelta(days=5))
+    staff = member(Role.STAFF, centre=centre)
+    offered = selectors.commission_choices(staff)
+    assert [pk for pk, _label in offered] == [later.pk, earlier.pk]
+    assert empty.pk not in [pk for pk, _l in selectors.commission_choices(staff, empty.pk)]
+    assert offered[0][1] == f"Commission du {later.date:%d/%m/%Y}"
