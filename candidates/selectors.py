@@ -107,9 +107,7 @@ def registration_list(user, *, search: str = "", certification=None, state: str 
                       commission: int | None = None) -> QuerySet[Registration]:
     """The staff list and its filters. ``search``: every word must be found in a name of the
     candidate or company, or in the reference (``matching``)."""
-    queryset = registrations_visible_to(user).select_related(
-        "candidate", "company", "version__certification", "centre"
-    )
+    queryset = list_rows(user)
     for term in search.split():
         queryset = queryset.filter(matching(term))
     if certification:
@@ -124,6 +122,13 @@ def registration_list(user, *, search: str = "", certification=None, state: str 
     if commission:
         queryset = queryset.filter(schedulings__commission_id=commission).distinct()
     return queryset.order_by("-registered_on", "-pk")
+
+
+def list_rows(user) -> QuerySet[Registration]:
+    """The staff list's rows, with what each row shows, before any filter."""
+    return registrations_visible_to(user).select_related(
+        "candidate", "company", "version__certification", "centre"
+    ).order_by("-registered_on", "-pk")
 
 
 def search_key(field: str) -> Upper:

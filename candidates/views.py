@@ -48,6 +48,7 @@ from candidates.models import (
 from candidates.rules import STAFF_ROLES
 from certifications.models import Centre
 from certifications.scoping import centres_for, scope_to_centres
+from config.pagination import OnePassPaginator
 
 S = RegistrationState
 PAGE_SIZE = 25
@@ -100,8 +101,16 @@ def registration_list(request):
     if not rules.has_perm("candidates.view_registration", user):
         raise Http404
     form = selectors.filter_form(user, request.GET)
-    registrations = selectors.registration_list(user, **form.filters())
-    page = Paginator(registrations, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = form.filters()
+    registrations = selectors.registration_list(user, **filters)
+    if filters["search"]:
+        # A search finds its matches once, for both the count and the page.
+        paginator = OnePassPaginator(registrations, PAGE_SIZE, rows=selectors.list_rows(user))
+    else:
+        # The whole list, or filtered by indexed columns: the count reads an index and the
+        # page the first rows of the date index.
+        paginator = Paginator(registrations, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "candidates/registration_list.html", {

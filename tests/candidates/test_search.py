@@ -120,6 +120,29 @@ def test_list_page_searches_without_accents(client, staff, people):
     assert [r.pk for r in response.context["page_obj"]] == [people["helene"].pk]
 
 
+def test_a_search_over_several_pages_counts_and_orders_as_the_list(client, staff, centre):
+    """A search reads its page and its count in one pass (config.pagination): the same
+    rows, order and count as the list filtered in Python; a page beyond the last shows the
+    last one; a search that finds nothing says so."""
+    from candidates.views import PAGE_SIZE
+
+    version = build_version(blocs=1, competences=1, criteria=1)
+    for i in range(PAGE_SIZE + 5):
+        registration = make_registration(centre=centre, version=version, actor=staff)
+        Candidate.objects.filter(pk=registration.candidate_id).update(
+            birth_name=f"Lefèvre {i}" if i else "Bernard")
+    listed = [r.pk for r in selectors.registration_list(staff)
+              if r.candidate.birth_name.startswith("Lefèvre")]
+    client.force_login(staff)
+    pages = [client.get(LIST, {"q": "lefevre", "page": number}) for number in (1, 2, 3)]
+    rows = [[r.pk for r in page.context["page_obj"]] for page in pages]
+    assert rows[0] + rows[1] == listed and len(rows[0]) == PAGE_SIZE
+    assert rows[2] == rows[1]  # beyond the last page: the last page
+    assert f"{PAGE_SIZE + 4} inscriptions" in pages[0].content.decode()
+    nothing = client.get(LIST, {"q": "personne"})
+    assert nothing.context["page_obj"].paginator.count == 0
+
+
 @pytest.mark.parametrize("text", ["Hélène Lefèvre-Cœur Ærø Straße Łódź Đ ð þ Þ ı Nguyễn Ç ﬁ",
                                   "N'Diaye Benoît-Lacroix Kerouédan MAËLLE Françoise"])
 def test_the_database_strips_accents_as_python_does(text):
