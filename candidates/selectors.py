@@ -54,11 +54,10 @@ def commission_choices(user, selected=None) -> list[tuple[int, str]]:
     declares (its models are taken from the fields: candidates never imports them).
 
     A commission schedules only registrations of its own centre (commissions.services), so
-    the user's centres are those of the commissions. The read walks the centres' recent
-    commissions, newest first (an index), and asks of each whether anyone is scheduled
-    there, until it has enough: not every scheduling of the period, made distinct and sorted
-    (≈ 8 ms for the 1 300 commissions of four months in every centre at N=20, against
-    ≈ 1 ms)."""
+    the user's centres are those of the commissions. The read takes the centres' recent
+    commissions and asks of each whether anyone is scheduled there (an index probe), rather
+    than making every scheduling of the period distinct: for the 1 300 commissions of four
+    months in every centre at N=20, ≈ 4.5 ms against ≈ 8 ms; ≈ 1 ms for one centre."""
     from django.utils.translation import gettext as _
 
     scheduling = Registration._meta.get_field("schedulings").related_model
