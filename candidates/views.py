@@ -102,7 +102,7 @@ def registration_list(request):
         raise Http404
     form = selectors.filter_form(user, request.GET)
     filters = form.filters()
-    registrations = selectors.registration_list(user, **filters)
+    registrations = selectors.list_page(selectors.registration_list(user, **filters))
     if filters["search"]:
         # A search finds its matches once, for both the count and the page.
         paginator = OnePassPaginator(registrations, PAGE_SIZE, rows=selectors.list_rows(user))

@@ -59,6 +59,25 @@ def test_registration_list_queries_do_not_grow_with_registrations(
     assert_flat(small, page_queries(client, LIST, data=data))
 
 
+@pytest.mark.parametrize("data", [{}, {"q": "masse"}], ids=["list", "search"])
+def test_the_list_page_reads_only_the_columns_its_rows_show(
+        client, centre, staff, bulk_registrations, data):
+    """Its rows are read with ``selectors.LIST_PAGE_COLUMNS``: not a candidate's birth date,
+    address or identity numbers, which the row does not show (the export reads them)."""
+    bulk_registrations(centre, 3, company=CompanyFactory(centre=centre, name="Masse SA"))
+    client.force_login(staff)
+    queries = page_queries(client, LIST, data=data, warm=True)
+    rows = [sql for sql in queries
+            if sql.startswith('SELECT "candidates_registration"."id", ')
+            and '"candidates_candidate"' in sql]
+    assert len(rows) == 1, queries
+    assert '"candidates_candidate"."birth_name"' in rows[0]
+    assert '"candidates_company"."name"' in rows[0]
+    for unshown in ('"candidates_candidate"."birth_date"', '"candidates_registration"."path"',
+                    '"candidates_company"."siret"', '"certifications_centre"'):
+        assert unshown not in rows[0]
+
+
 # ---------------------------------------------------------------------------
 # The registration page
 # ---------------------------------------------------------------------------
