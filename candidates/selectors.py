@@ -144,8 +144,7 @@ def list_page(registrations: QuerySet[Registration]) -> QuerySet[Registration]:
 
 def list_rows(user) -> QuerySet[Registration]:
     """The list page's rows, before any filter (read by key after a search)."""
-    return list_page(registrations_visible_to(user).select_related(*LIST_RELATED)
-                     .order_by("-registered_on", "-pk"))
+    return list_page(registration_list(user))
 
 
 def search_key(field: str) -> Upper:
