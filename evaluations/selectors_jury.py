@@ -256,13 +256,16 @@ class CandidateRow:
 
 
 def _rows(session: JurySession, candidates: list[SessionCandidate], *,
-          snapshots: bool = False) -> list[CandidateRow]:
+          snapshots: bool = False, decisions: dict[int, Decision] | None = None
+          ) -> list[CandidateRow]:
+    """``decisions``: each candidate's current decision, when the caller has read them."""
     seats = [s for s in session.seats.all() if s.present]
     grids = _grids_by_registration((c.registration_id for c in candidates),
                                    snapshots=snapshots)
-    decisions = {d.session_candidate_id: d for d in Decision.objects.filter(
-        session_candidate__in=candidates, superseded_by__isnull=True).select_related(
-        "decided_by")}
+    if decisions is None:
+        decisions = {d.session_candidate_id: d for d in Decision.objects.filter(
+            session_candidate__in=candidates, superseded_by__isnull=True).select_related(
+            "decided_by")}
     # Results of earlier juries still valid on this jury's date (DOMAIN.md §6), one query.
     carried = acquired.carried_over_many([c.registration for c in candidates],
                                          at=session.date)
@@ -359,8 +362,10 @@ def session_candidate_for_page(session: JurySession, pk: int) -> SessionCandidat
                     "registration__documents",
                     Prefetch("registration__planned_modalities",
                              queryset=PlannedModality.objects.select_related("competence")),
+                    # The page names each training's organisation and dates, not its
+                    # competences (the registration page does).
                     Prefetch("registration__trainings", queryset=TrainingRecord.objects
-                             .select_related("organisation").prefetch_related("competences")),
+                             .select_related("organisation")),
                     Prefetch("registration__company_opinion__items", queryset=opinion_items))
                 .get(pk=pk))
 
@@ -369,7 +374,13 @@ def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
     """What the jury reads on one candidate: the row of the session page plus each bloc and
     competence from the signed grid snapshots, the dossier, the company avis, incidents and
     the decisions (with corrections)."""
-    row = _rows(session, [candidate], snapshots=True)[0]
+    history = list(Decision.objects.filter(session_candidate=candidate)
+                   .select_related("decided_by").order_by("decided_at", "pk"))
+    # The current decision is the one no other supersedes; a correction stays with the
+    # candidate it corrects (deliberation.correct_decision), so the history holds both.
+    superseded = {d.supersedes_id for d in history if d.supersedes_id}
+    current = {d.session_candidate_id: d for d in history if d.pk not in superseded}
+    row = _rows(session, [candidate], snapshots=True, decisions=current)[0]
     registration = candidate.registration
     planned = {p.competence.code: p.modality for p in registration.planned_modalities.all()}
     opinion = getattr(registration, "company_opinion", None)
@@ -398,8 +409,6 @@ def synthesis(session: JurySession, candidate: SessionCandidate) -> dict:
             carried=None if item else row.carried.competences.get(competence.code)))
     for lines in blocs.values():
         lines.acquired = lines.code in row.proposal.acquired_blocs
-    history = list(Decision.objects.filter(session_candidate=candidate)
-                   .select_related("decided_by").order_by("decided_at", "pk"))
     return {
         "row": row,
         "registration": registration,

@@ -12,7 +12,13 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from candidates.models import Outcome, RegistrationEvent, RegistrationState
+from candidates.models import (
+    Outcome,
+    RegistrationEvent,
+    RegistrationState,
+    TrainingOrganisation,
+    TrainingRecord,
+)
 from certifications.models import CertificationStatus, Role
 from commissions import juries
 from commissions.models import (
@@ -530,6 +536,12 @@ def test_correction_is_a_new_linked_decision_with_a_timeline_row(client, opened,
     assert registration.outcome == Outcome.PASSED
     event = registration.events.filter(kind=RegistrationEvent.Kind.TRANSITION).last()
     assert "Décision corrigée" in event.message and "Erreur de report" in event.message
+    # The synthesis shows the correction as the current decision, the original in the history.
+    page = text(client.get(url("synthesis", opened.pk, candidates[0].pk)))
+    current = re.search(r'data-testid="current-decision">(.*?)</p>', page, re.S).group(1)
+    assert "Admis" in current and "Validation partielle" not in current
+    history = re.search(r'data-testid="decision-history">(.*?)</ul>', page, re.S).group(1)
+    assert "Validation partielle" in history and "Erreur de report" in history
     # A corrected decision is not corrected twice.
     with pytest.raises(DecisionLocked):
         deliberation.correct_decision(decision=original, actor=president, outcome="non_admis",
@@ -727,6 +739,37 @@ def test_synthesis_query_count_does_not_grow_with_the_referential(
             assert client.get(url("synthesis", session.pk, candidate.pk)).status_code == 200
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_synthesis_query_count_does_not_depend_on_the_dossier(
+        client, opened, candidates, jury, django_assert_max_num_queries):
+    """Trainings (each naming its competences), a decision and the history of decisions do
+    not add queries: the richest synthesis stays within issue 7's budget (25, counted by the
+    bench with the session and second-factor reads)."""
+    candidate = candidates[1]
+    login(client, jury["president"].user)
+    synthesis = url("synthesis", opened.pk, candidate.pk)
+    with django_assert_max_num_queries(25) as bare:
+        assert client.get(synthesis).status_code == 200
+    # Written directly: the dossier's training step is closed once the candidate is evaluated,
+    # and the page only reads what a dossier may hold.
+    registration = candidate.registration
+    organisation = TrainingOrganisation.objects.create(name="AFPI Atlantique")
+    for month in (1, 2):
+        record = TrainingRecord.objects.create(
+            registration=registration, organisation=organisation,
+            start_on=datetime.date(2025, month, 1), end_on=datetime.date(2025, month, 20),
+            hours=35)
+        record.competences.set(registration.version.competences.all())
+    proposal = deliberation.propose(registration)
+    deliberation.record_decision(
+        session_candidate=candidate, actor=jury["president"].user, outcome=proposal.outcome,
+        acquired_blocs=proposal.acquired_blocs, evaluation_conform=True,
+        admission_conditions_met=True)
+    with django_assert_max_num_queries(len(bare.captured_queries)):
+        page = text(client.get(synthesis))
+    assert "AFPI Atlantique" in page
+    assert "depuis le" in page
 
 
 def test_closed_session_lists_its_documents_by_audience(client, opened, candidates, jury,
