@@ -33,12 +33,15 @@ from candidates.models import (
     CompanyOpinion,
     CompanyOpinionItem,
     OpinionLevel,
+    OrganisationHabilitation,
     Outcome,
     Path,
     PlannedModality,
     Registration,
     RegistrationEvent,
     TrainingDecision,
+    TrainingOrganisation,
+    TrainingRecord,
     Tutor,
     VaeAdmissibility,
     company_opinion_applies,
@@ -221,12 +224,16 @@ class CentreData:
     jury_employees: list
     companies: list
     tutors: dict                       # company pk -> tutor
+    organisations: list = field(default_factory=list)  # training organisations, habilitated
     sequence: dict = field(default_factory=dict)   # year -> last reference number
 
 
 class Seeder:
     def __init__(self, *, seed: int = 20261125):
         self.rng = random.Random(seed)  # noqa: S311 - reproducible volume data, not secrets
+        # Trainings draw from their own stream: the rest of the volume (names, references,
+        # states) stays what it was before they were added.
+        self.training_rng = random.Random(seed + 1)  # noqa: S311 - as above
         self.password = make_password(DEMO_PASSWORD)
         self.today = timezone.localdate()
         self.now = timezone.now()
@@ -309,11 +316,26 @@ class Seeder:
             Tutor(company=c, first_name=self.name()[0], last_name=self.name()[1],
                   email=f"tuteur{c.pk}@entreprise.example", job_title="Chef d'atelier")
             for c in companies])
+        organisations = TrainingOrganisation.objects.bulk_create([
+            TrainingOrganisation(name=f"{name} {index:02d}", siret=valid_siret(base + index),
+                                 city=CITIES[index % 6][1],
+                                 contact_email=f"formation@organisme{index:02d}.example")
+            for name, base in (("AFPI Volume", 700000000), ("Institut Métiers Volume",
+                                                            710000000))])
+        habilitations = OrganisationHabilitation.objects.bulk_create([
+            OrganisationHabilitation(organisation=o, subject="CQPM de la branche",
+                                     valid_from=datetime.date(self.today.year - 11, 1, 1))
+            for o in organisations])
+        through = OrganisationHabilitation.certifications.through
+        through.objects.bulk_create([
+            through(organisationhabilitation_id=h.pk, certification_id=v.certification.pk)
+            for h in habilitations for v in versions])
         self.count("centres", 1)
         return CentreData(centre=centre, staff=staff, evaluators=evaluators,
                           jury_employers=jury[:JURY_PER_COLLEGE],
                           jury_employees=jury[JURY_PER_COLLEGE:],
-                          companies=companies, tutors={t.company_id: t for t in tutors})
+                          companies=companies, tutors={t.company_id: t for t in tutors},
+                          organisations=organisations)
 
     # -- one centre's year -------------------------------------------------------------------
     def unit(self, data: CentreData, year: int, versions: list[VersionData]) -> None:
@@ -337,6 +359,8 @@ class Seeder:
             rows.append({"path": path, "state": state, "outcome": outcome,
                          "registered_on": registered_on, "vd": rng.choice(versions)})
         rows.sort(key=lambda r: r["registered_on"])
+        for row in rows:
+            row["trained"] = self.follows_training(row)
         candidates = []
         for _row in rows:
             first, last = self.name()
@@ -373,10 +397,10 @@ class Seeder:
                 if current else timezone.make_aware(datetime.datetime(year, 12, 15, 10)),
                 job_title="Opérateur de production",
                 modalities_agreed_on=None if state == S.INSCRIT else row["registered_on"],
-                training_decision=(TrainingDecision.TRAINING if state == S.EN_FORMATION
+                training_decision=(TrainingDecision.TRAINING if row["trained"]
                                    else TrainingDecision.NO_TRAINING
                                    if state != S.INSCRIT else TrainingDecision.UNDECIDED),
-                training_decision_reason="" if state in (S.INSCRIT, S.EN_FORMATION)
+                training_decision_reason="" if row["trained"] or state == S.INSCRIT
                 else "Compétences acquises en poste.",
                 created_by=data.staff))
         data.sequence[year] = number
@@ -397,6 +421,7 @@ class Seeder:
                             modality=c.modalities[0])
             for r in rows if r["state"] != S.INSCRIT for c in r["vd"].competences])
         self.timeline(rows, data)
+        self.trainings(data, [r for r in rows if r["trained"]])
 
         # Commissions and grids ----------------------------------------------------------------
         evaluated = [r for r in rows if r["state"] in (S.EVALUE, S.DELIBERE)]
@@ -408,6 +433,61 @@ class Seeder:
         # Juries ------------------------------------------------------------------------------
         self.juries(data, [r for r in rows if r["state"] == S.DELIBERE], closed=True)
         self.juries(data, [r for r in rows if r["state"] == S.EVALUE], closed=False)
+
+    def follows_training(self, row: dict) -> bool:
+        """Step 2 (optional): those « en formation » now; past it, every work-study contract
+        (contrat de professionnalisation, apprentissage) and a third of the others, no VAE;
+        not those who left or have not reached it."""
+        state = row["state"]
+        if state == S.EN_FORMATION:
+            return True
+        if state in (S.INSCRIT, S.ABANDON) or row["path"] == Path.VAE:
+            return False
+        if row["path"] in (Path.CONTRAT_PRO, Path.APPRENTISSAGE):
+            return True
+        return self.training_rng.random() < 0.3
+
+    def trainings(self, data: CentreData, rows: list[dict]) -> None:
+        """One or two trainings per trained registration, each on the competences of one bloc
+        (all of them without blocs), finished unless the registration is « en formation »;
+        with the timeline row record_training writes."""
+        rng = self.training_rng
+        latest_end = self.today - datetime.timedelta(days=1)
+        records, covered, events = [], [], []
+        for row in rows:
+            registration = row["registration"]
+            competences = row["vd"].competences
+            blocs = sorted({c.bloc_id for c in competences if c.bloc_id})
+            start = row["registered_on"] + datetime.timedelta(days=20)
+            for index in range(1 if rng.random() < 0.7 else 2):
+                start = min(start, latest_end)
+                ongoing = row["state"] == S.EN_FORMATION and index == 0
+                end = None if ongoing else min(
+                    start + datetime.timedelta(days=rng.randrange(20, 120)), latest_end)
+                organisation = rng.choice(data.organisations)
+                hours = rng.choice([35, 70, 140, 210, 400])
+                records.append(TrainingRecord(
+                    registration=registration, organisation=organisation, start_on=start,
+                    end_on=end, hours=hours))
+                bloc = blocs[index % len(blocs)] if blocs else None
+                covered.append([c.pk for c in competences if bloc is None or c.bloc_id == bloc])
+                events.append(RegistrationEvent(
+                    registration=registration, actor=data.staff,
+                    kind=RegistrationEvent.Kind.TRAINING,
+                    at=timezone.make_aware(datetime.datetime.combine(start, datetime.time(10))),
+                    message=f"Formation enregistrée : {organisation}, {hours} h."))
+                if end is None:
+                    break
+                start = end + datetime.timedelta(days=7)
+        records = TrainingRecord.objects.bulk_create(records, batch_size=2000)
+        through = TrainingRecord.competences.through
+        through.objects.bulk_create([
+            through(trainingrecord_id=record.pk, competence_id=competence)
+            for record, competences in zip(records, covered, strict=True)
+            for competence in competences], batch_size=5000)
+        RegistrationEvent.objects.bulk_create(events, batch_size=5000)
+        self.count("trainings", len(records))
+        self.count("registration events", len(events))
 
     def timeline(self, rows: list[dict], data: CentreData) -> None:
         order = [S.INSCRIT, S.EN_FORMATION, S.PRET_EVALUATION, S.EVALUE, S.DELIBERE]

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.urls import reverse
 
-from candidates.models import Registration, RegistrationState
+from candidates.models import Path, Registration, RegistrationState, TrainingDecision
 from commissions.models import JurySession, SessionStatus
 from evaluations import scale
 from evaluations.deliberation import minutes_snapshot
@@ -70,6 +70,34 @@ def test_states_match_grids_and_decisions(volume):
         assert decision.is_final and decision.outcome == registration.outcome
     assert not Decision.objects.filter(registration__state=RegistrationState.EVALUE,
                                        final_at__isnull=False).exists()
+
+
+def test_trainings_match_the_training_decision(volume):
+    """Step 2 is in the volume: the trained dossiers have their trainings (with competences
+    and an organisation habilitated for the certification), finished unless « en formation »;
+    the others, and a VAE past that step, have none."""
+    volume_regs = Registration.objects.filter(centre__code__startswith="volume-")
+    trained = volume_regs.filter(training_decision=TrainingDecision.TRAINING)
+    assert trained.filter(state=RegistrationState.DELIBERE).exists()
+    assert not trained.filter(trainings__isnull=True).exists()
+    assert not volume_regs.exclude(training_decision=TrainingDecision.TRAINING).filter(
+        trainings__isnull=False).exists()
+    assert not trained.filter(path=Path.VAE).exclude(
+        state=RegistrationState.EN_FORMATION).exists()
+    in_training = volume_regs.filter(state=RegistrationState.EN_FORMATION)
+    assert in_training.exists()
+    assert not in_training.exclude(trainings__end_on__isnull=True).exists()
+    assert not trained.exclude(state=RegistrationState.EN_FORMATION).filter(
+        trainings__end_on__isnull=True).exists()
+    for registration in trained.prefetch_related("trainings__competences",
+                                                 "trainings__organisation__habilitations"):
+        for training in registration.trainings.all():
+            assert training.competences.all()
+            assert {c.version_id for c in training.competences.all()} == {
+                registration.version_id}
+            assert any(registration.version.certification_id in
+                       h.certifications.values_list("pk", flat=True)
+                       for h in training.organisation.habilitations.all())
 
 
 def test_signed_content_hashes_like_the_product(volume):
