@@ -18,6 +18,7 @@ from candidates.models import (
     RegistrationEvent,
     RegistrationState,
     TrainingDecision,
+    TrainingRecord,
 )
 from candidates.rules import STAFF_ROLES
 from certifications.models import Competence
@@ -198,8 +199,8 @@ def registration_detail(user, pk: int) -> Registration:
                          .order_by("kind", "-version_number")),
                 Prefetch("events", queryset=RegistrationEvent.objects.select_related("actor")
                          .order_by("at", "pk")),
-                "trainings__organisation",
-                "trainings__competences",
+                Prefetch("trainings", queryset=TrainingRecord.objects
+                         .select_related("organisation").prefetch_related("competences")),
                 "links",
                 "company_opinion__items",
             )

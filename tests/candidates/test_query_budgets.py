@@ -130,6 +130,20 @@ def test_registration_page_queries_do_not_grow_with_its_dossier(
                                              args=[large.pk])))
 
 
+def test_registration_page_reads_each_training_with_its_organisation(
+        client, centre, staff, media_root, real_pdf):
+    """The trainings come with their organisation in one query (a join), not two."""
+    registration = make_registration(centre=centre, actor=staff,
+                                     version=build_version(blocs=2, competences=2, criteria=1))
+    fill_dossier(registration, staff, real_pdf, documents=1, trainings=2, links=1)
+    client.force_login(staff)
+    queries = page_queries(client, reverse("candidates:registration_detail",
+                                           args=[registration.pk]), warm=True)
+    trainings = [q for q in queries if 'FROM "candidates_trainingrecord"' in q]
+    assert len(trainings) == 1 and '"candidates_trainingorganisation"' in trainings[0]
+    assert not [q for q in queries if 'FROM "candidates_trainingorganisation"' in q]
+
+
 # ---------------------------------------------------------------------------
 # Admin
 # ---------------------------------------------------------------------------
