@@ -471,10 +471,11 @@ class Seeder:
                     end_on=end, hours=hours))
                 bloc = blocs[index % len(blocs)] if blocs else None
                 covered.append([c.pk for c in competences if bloc is None or c.bloc_id == bloc])
+                # Recorded before the move to « en formation » (9:00 that day), which needs it.
                 events.append(RegistrationEvent(
                     registration=registration, actor=data.staff,
                     kind=RegistrationEvent.Kind.TRAINING,
-                    at=timezone.make_aware(datetime.datetime.combine(start, datetime.time(10))),
+                    at=timezone.make_aware(datetime.datetime.combine(start, datetime.time(8))),
                     message=f"Formation enregistrée : {organisation}, {hours} h."))
                 if end is None:
                     break
