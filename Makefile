@@ -14,7 +14,7 @@ BENCH_FRESH ?=
 BENCH_ARGS  ?=
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: help install run test lint messages migrate demo clean bench prod-smoke
+.PHONY: help install run test lint messages plurals migrate demo clean bench prod-smoke
 
 help:
 	@echo "make run   - installe, migre, charge la démo et sert http://$(HOST)/"
@@ -33,6 +33,14 @@ install: $(STAMP)
 
 messages: install
 	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+
+# The French catalogue: the code's plural messages, for French's rule « 0 inscription »
+# (config/french_plurals.py). Run it after adding or changing a plural message; a test says so.
+plurals: install
+	$(BIN)/python manage.py makemessages -l fr --no-location --ignore=var --ignore=tests \
+	  --ignore=static/vendor --ignore=node_modules -v 0
+	$(BIN)/python -m config.french_plurals locale/fr/LC_MESSAGES/django.po
+	$(MAKE) messages
 
 migrate: install
 	mkdir -p var
