@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1:8000
+# pytest processes (pytest-xdist): one per core; JOBS=0 runs the suite in one process.
+JOBS   ?= auto
 # make bench: SCALE (default 20 on PostgreSQL, 2 on SQLite), BENCH_DB (auto, postgresql or
 # sqlite), BENCH_FRESH=1 (drop the bench database first: the volume is loaded once),
 # BENCH_ARGS (more options of python -m tests.bench.run, e.g. --skip load).
@@ -62,7 +64,7 @@ lint: install
 test:
 	./deploy/system-deps.sh test
 	$(MAKE) messages lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS)
 
 # The bench's own tools (locust, gunicorn), installed only for it.
 $(BENCH_STAMP): $(STAMP)
