@@ -13,6 +13,7 @@ setting turned on) takes effect at the person's next sign-in.
 """
 
 import logging
+import time
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -41,6 +42,8 @@ from commissions.models import Seat, SessionStatus
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "two_factor_step"  # "verify", "enrol" or "" (nothing owed)
+# When the policy was last applied to a session that owed nothing (epoch seconds).
+CHECKED_KEY = "two_factor_checked_at"
 VERIFY, ENROL, DONE = "verify", "enrol", ""
 RECOVERY_CODE_COUNT = 10
 STAFF_ROLES = {Role.STAFF, Role.NATIONAL}
@@ -79,6 +82,25 @@ def pending_step(user) -> str:
 def _decide_on_login(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_KEY] = pending_step(user)
+        request.session[CHECKED_KEY] = int(time.time())
+
+
+def step_now(request) -> str:
+    """What the session owes now. A session that owed nothing at sign-in (no device, not
+    required then) is checked against the policy again every
+    ``TWO_FACTOR["RECHECK_SECONDS"]``: someone made gestionnaire or named president of a
+    jury while signed in must enrol within minutes, not at their next sign-in. A session
+    verified by a code is never asked again."""
+    session = request.session
+    step = session.get(SESSION_KEY)
+    if step == DONE and not getattr(request.user, "is_verified", lambda: False)():
+        now = int(time.time())
+        if now - session.get(CHECKED_KEY, 0) >= settings.TWO_FACTOR["RECHECK_SECONDS"]:
+            step = None
+    if step is None:  # a session opened before two-factor sign-in existed, or due a check
+        step = session[SESSION_KEY] = pending_step(request.user)
+        session[CHECKED_KEY] = int(time.time())
+    return step
 
 
 def mark_done(request, device) -> None:
@@ -230,9 +252,7 @@ class TwoFactorMiddleware:
         if match and (match.url_name in EXEMPT_URL_NAMES and not match.namespace
                       or match.namespace in EXEMPT_NAMESPACES):
             return None
-        step = request.session.get(SESSION_KEY)
-        if step is None:  # a session opened before two-factor sign-in existed
-            step = request.session[SESSION_KEY] = pending_step(request.user)
+        step = step_now(request)
         if step == DONE:
             return None
         url = reverse("two_factor:verify" if step == VERIFY else "two_factor:enrol")

@@ -177,6 +177,9 @@ LOGOUT_REDIRECT_URL = "login"
 # codes are throttled by django-otp (1 s, 2 s, 4 s… between attempts).
 TWO_FACTOR = {
     "REQUIRED": env_bool("TWO_FACTOR_REQUIRED", default=not DEBUG),
+    # A session that owed no code at sign-in is checked against the policy again after this
+    # many seconds (someone made gestionnaire or jury president while signed in).
+    "RECHECK_SECONDS": env_int("TWO_FACTOR_RECHECK_SECONDS", 300),
 }
 OTP_TOTP_ISSUER = "Certifications UIMM"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a secret key or its QR code

@@ -145,6 +145,72 @@ def test_not_required_user_without_device_goes_straight_in(required, client,
     assert client.get("/").status_code == 200
 
 
+def age_the_check(client, seconds: int) -> None:
+    """As if the session's last look at the policy were ``seconds`` older."""
+    session = client.session
+    session[two_factor.CHECKED_KEY] -= seconds
+    session.save()
+
+
+def test_someone_named_president_while_signed_in_must_enrol_once_the_check_is_due(
+        required, client, centre, settings):
+    user = member(Role.JURY, centre=centre)
+    sign_in(client, user)
+    assert client.get("/").status_code == 200
+    jury_member = JuryMember.objects.create(user=user, centre=centre,
+                                            college=College.EMPLOYERS, organisation="UIMM")
+    session = JurySession.objects.create(centre=centre, date=datetime.date.today(),
+                                         start_time=datetime.time(14), place="Nantes")
+    Seat.objects.create(session=session, member=jury_member, is_president=True)
+
+    # Not on every request: within the delay the session still owes nothing.
+    assert client.get("/").status_code == 200
+    age_the_check(client, settings.TWO_FACTOR["RECHECK_SECONDS"])
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response.url.startswith(ENROL + "?next=")
+    assert client.get("/").url.startswith(ENROL)
+
+
+def test_someone_made_gestionnaire_while_signed_in_must_enrol_once_the_check_is_due(
+        required, client, centre):
+    user = member(Role.EVALUATOR, centre=centre)
+    sign_in(client, user)
+    assert client.get("/").status_code == 200
+    member_role = user.memberships.get()
+    member_role.role = Role.STAFF
+    member_role.save()
+
+    age_the_check(client, 300)
+
+    assert client.get("/").url.startswith(ENROL)
+
+
+def test_a_session_still_owing_nothing_is_checked_once_per_delay(required, client,
+                                                                 evaluator_factory):
+    sign_in(client, evaluator_factory().user)
+    checked = client.session[two_factor.CHECKED_KEY]
+    assert client.get("/").status_code == 200
+    assert client.session[two_factor.CHECKED_KEY] == checked  # not due: not checked again
+
+    age_the_check(client, 300)
+    assert client.get("/").status_code == 200
+
+    assert client.session[two_factor.CHECKED_KEY] >= checked  # checked, owes nothing still
+    assert client.session[two_factor.SESSION_KEY] == two_factor.DONE
+
+
+def test_a_session_verified_by_a_code_is_not_asked_again(required, client, staff):
+    totp, _codes = enrolled(staff)
+    sign_in(client, staff)
+    client.post(VERIFY, {"code": totp.now(), "next": "/"})
+    age_the_check(client, 3600)
+
+    assert client.get("/").status_code == 200
+    assert client.session[two_factor.SESSION_KEY] == two_factor.DONE
+
+
 def test_wrong_code_refused_in_french_then_right_code_passes(required, client, staff):
     totp, _codes = enrolled(staff)
     sign_in(client, staff)
