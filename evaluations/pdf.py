@@ -9,7 +9,7 @@ centre's time zone, whoever asks for it, so that regenerating it gives the same 
 import datetime
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -23,14 +23,25 @@ def verify_url(code: str) -> str:
     return settings.SITE_URL + reverse("verify", args=[code])
 
 
+def _latest_grid_documents(grid, snapshot_sha256):
+    return (GeneratedDocument.objects.filter(grid=grid, kind=GeneratedDocument.Kind.GRID,
+                                             content_sha256=snapshot_sha256)
+            .order_by("-created_at", "-pk"))
+
+
 def current_document(grid: Grid) -> GeneratedDocument | None:
     """The latest document of the grid's current signed content; None unless the grid is
     signed. Any other document of the grid has been replaced (the grid was reopened)."""
     if grid.state != GridState.SIGNED:
         return None
-    return (GeneratedDocument.objects.filter(grid=grid, kind=GeneratedDocument.Kind.GRID,
-                                             content_sha256=grid.snapshot_sha256)
-            .order_by("-created_at", "-pk").first())
+    return _latest_grid_documents(grid, grid.snapshot_sha256).first()
+
+
+def current_document_id() -> Subquery:
+    """``current_document(document.grid).pk`` inside a query of documents (their grid's
+    state still to be checked to be signed): the verify page reads it with the document."""
+    return Subquery(_latest_grid_documents(OuterRef("grid"), OuterRef("grid__snapshot_sha256"))
+                    .values("pk")[:1])
 
 
 def document_signatures(document: GeneratedDocument) -> list[Signature]:

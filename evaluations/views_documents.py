@@ -32,7 +32,7 @@ from config.tasks import send_on_commit
 from evaluations import documents_jury
 from evaluations.integrity import document_is_intact
 from evaluations.models import VERIFIABLE_KINDS, BatchExport, GeneratedDocument, Grid, GridState
-from evaluations.pdf import current_document, document_signatures
+from evaluations.pdf import current_document, current_document_id, document_signatures
 from evaluations.tasks import build_commission_zip, ensure_rendered
 from evaluations.views_grid import grid_or_404
 
@@ -180,6 +180,7 @@ def verify(request, code: str):
     if normalised != code and CODE_PATTERN.fullmatch(normalised):
         return redirect("verify", code=normalised)
     document = (GeneratedDocument.objects.select_related("grid", "minutes")
+                .annotate(current_id=current_document_id())
                 .filter(verification_code=code, kind__in=VERIFIABLE_KINDS).first())
     if document is None or (document.kind == GeneratedDocument.Kind.GRID
                             and document.grid is None):
@@ -199,8 +200,8 @@ def verify(request, code: str):
 
 def _verify_grid(request, code: str, document: GeneratedDocument, signatures: list):
     grid = document.grid
-    latest = current_document(grid)
-    if latest is None or latest.pk != document.pk:
+    # current_document(grid), read with the document (current_document_id).
+    if grid.state != GridState.SIGNED or document.current_id != document.pk:
         return _verify_page(request, {"status": "replaced", "code": code,
                                       "reopened_at": grid.reopened_at})
     snapshot = signatures[0].snapshot if signatures else grid.snapshot
