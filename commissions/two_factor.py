@@ -7,9 +7,11 @@ The policy (settings.TWO_FACTOR["REQUIRED"], default: on when DEBUG is off) appl
 session not yet closed; anyone else may enrol voluntarily. Whoever has a confirmed device is
 asked for a code after their password, required or not.
 
-What a session still owes is decided once, when it signs in (``user_logged_in``), and kept in
-the session: the pages then cost no query for it. A policy change (a new jury president, the
-setting turned on) takes effect at the person's next sign-in.
+What a session still owes is decided when it signs in (``user_logged_in``) and kept in the
+session: the pages then cost no query for it. A session that owed nothing is checked against
+the policy again every TWO_FACTOR["RECHECK_SECONDS"] (``step_now``), so that a policy change
+(a new jury president, a new gestionnaire) reaches it within minutes; the setting turned on
+takes effect the same way.
 """
 
 import logging
