@@ -5,8 +5,8 @@ for one thing gettext cannot know without it: French counts zero as singular («
 inscription »), while a message missing from every catalogue falls back to the English rule
 (« 0 inscriptions »). ``make plurals`` lets ``makemessages -l fr`` write every message of the
 code into ``locale/fr/LC_MESSAGES/django.po``, then this keeps only the plural ones, each
-translated by itself, under French's plural rule. Singular messages stay out: the catalogue
-would then shadow Django's own French for any message both share.
+translated by itself, under French's plural rule. Singular messages stay out: kept, they
+would shadow Django's own French for any message both share.
 
 ``tests/config/test_french_plurals.py`` fails when a plural message of the code is missing.
 """

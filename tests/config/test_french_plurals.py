@@ -83,6 +83,8 @@ def test_the_extraction_finds_the_plural_messages_of_templates_and_code():
 
 @pytest.mark.parametrize("source", ["templates", "code"])
 def test_every_plural_message_follows_the_french_rule(source):
+    if not (BASE_DIR / "locale" / "fr" / "LC_MESSAGES" / "django.mo").exists():
+        pytest.fail("locale/fr/LC_MESSAGES/django.mo absent : lancez `make messages`.")
     messages = template_plurals() if source == "templates" else python_plurals()
     wrong = []
     with translation.override("fr"):
