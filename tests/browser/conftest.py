@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from certifications.demo import DEMO_PASSWORD
+from tests.snapshot import restore_or_build
 
 # Playwright's sync API keeps an asyncio loop in the main thread for the whole session;
 # Django would then refuse every ORM call of the test thread (SynchronousOnlyOperation).
@@ -127,15 +128,21 @@ def page(page):
 DATA_MIGRATIONS = [("commissions.migrations.0002_charter_v1", "publish_first_charter")]
 
 
-@pytest.fixture
-def demo(transactional_db):
-    """The demo data (centres, accounts, referentials…), as ``make run`` loads it."""
+def _seed_demo():
     for module, function in DATA_MIGRATIONS:
         getattr(import_module(module), function)(django_apps, None)
     # seed_demo refuses to run with DEBUG off, which pytest-django forces; the live
     # server itself keeps DEBUG off, as in production.
     with override_settings(DEBUG=True):
         call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo data (centres, accounts, referentials…), as ``make run`` loads it: built by
+    ``seed_demo`` for the first test of the process, then its rows put back for the next
+    ones (tests.snapshot: ≈ 5 s a test otherwise)."""
+    restore_or_build("seed_demo", _seed_demo)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db.models import Count
 from django.urls import reverse
@@ -20,6 +21,7 @@ from evaluations.models import (
     Minutes,
 )
 from evaluations.services import build_snapshot, sha256_of
+from tests.snapshot import restore_or_build
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +30,15 @@ UNIT = 100  # a small centre-year keeps the test quick; the shape is the same
 
 @pytest.fixture
 def volume(monkeypatch, settings):
+    """The demo and a volume of 3 units, loaded by the first test of the process; the next
+    ones get the same rows back (tests.snapshot), the load taking 5–8 s."""
     settings.DEBUG = True
     monkeypatch.setattr(scale, "UNIT", UNIT)
-    call_command("seed_demo", "--scale", "3", stdout=io.StringIO())
+    restore_or_build(f"seed_demo --scale 3 (unit {UNIT})",
+                     lambda: call_command("seed_demo", "--scale", "3", stdout=io.StringIO()))
+    yield
+    # The test's rollback gives the content types their earlier ids back.
+    ContentType.objects.clear_cache()
 
 
 def test_plan_puts_half_the_units_in_one_large_centre():
