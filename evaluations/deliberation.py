@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from candidates import services as candidate_services
 from candidates.models import (
@@ -101,9 +102,22 @@ def propose(registration: Registration, grids: list[Grid] | None = None, *,
 # ---------------------------------------------------------------------------
 # Conformity check (what the synthesis page shows, each line green or red with why)
 # ---------------------------------------------------------------------------
+# The checks' labels, translated when a page shows them: the session page computes every
+# candidate's checks but shows only their counts (≈ 700 translations for 100 candidates).
+CHECK_MODALITIES = gettext_lazy("Chaque compétence évaluée selon une modalité autorisée")
+CHECK_CARRIED = gettext_lazy("Résultats d'un jury antérieur en cours de validité (reportés)")
+CHECK_SIGNED = gettext_lazy("Grilles signées par toute la commission")
+CHECK_COMMENTS = gettext_lazy("Commentaires obligatoires présents")
+CHECK_REPORT = gettext_lazy("Rapport d'activités reçu (présentation de projets)")
+CHECK_OPINION = gettext_lazy("Avis de l'entreprise recueilli")
+CHECK_NO_OPINION = gettext_lazy("Avis de l'entreprise non requis (CCPM, CCPI ou VAE)")
+CHECK_IMPARTIALITY = gettext_lazy("Aucun manquement à l'impartialité")
+CHECK_INCIDENTS = gettext_lazy("Incidents d'évaluation résolus")
+
+
 @dataclass
 class Check:
-    label: str
+    label: str  # lazy: see CHECK_*
     ok: bool
     details: list[str] = field(default_factory=list)
 
@@ -124,11 +138,11 @@ def conformity(registration: Registration, grids: list[Grid] | None = None, *,
                  % {"code": code, "m": item["modality_label"]}
                  for code, item in evaluated.items()
                  if item["modality_used"] not in allowed.get(code, [])]
-    checks.append(Check(_("Chaque compétence évaluée selon une modalité autorisée"),
+    checks.append(Check(CHECK_MODALITIES,
                         not problems, problems))
     if carried:
         checks.append(Check(
-            _("Résultats d'un jury antérieur en cours de validité (reportés)"), True,
+            CHECK_CARRIED, True,
             [_("%(code)s : acquise au jury du %(date)s, valable jusqu'au %(until)s.")
              % {"code": item.code, "date": item.session_date.strftime("%d/%m/%Y"),
                 "until": item.until.strftime("%d/%m/%Y")}
@@ -146,29 +160,29 @@ def conformity(registration: Registration, grids: list[Grid] | None = None, *,
         if not members <= signed:
             problems.append(_("La grille du %(date)s n'est pas signée par tous les membres.")
                             % {"date": grid.scheduled.commission.date.strftime("%d/%m/%Y")})
-    checks.append(Check(_("Grilles signées par toute la commission"), not problems, problems))
+    checks.append(Check(CHECK_SIGNED, not problems, problems))
     # Required comments present.
     problems = [_("%(code)s : commentaire manquant pour une compétence non maîtrisée.")
                 % {"code": item["code"]}
                 for item in evaluated.values()
                 if item["level"] and not item["level"]["mastered"] and not item["comment"]]
-    checks.append(Check(_("Commentaires obligatoires présents"), not problems, problems))
+    checks.append(Check(CHECK_COMMENTS, not problems, problems))
     # Rapport d'activités received where the modality needs it.
     needs_report = any(item["modality_used"] in MODALITIES_NEEDING_ACTIVITY_REPORT
                        for item in evaluated.values())
     has_report = any(d.kind == DocumentKind.ACTIVITY_REPORT
                      for d in prefetched(registration, "documents"))
-    checks.append(Check(_("Rapport d'activités reçu (présentation de projets)"),
+    checks.append(Check(CHECK_REPORT,
                         has_report or not needs_report,
                         [] if has_report or not needs_report
                         else [_("Le rapport d'activités n'a pas été reçu.")]))
     # Company avis where required.
     if registration.company_opinion_applies:
         has_opinion = hasattr(registration, "company_opinion")
-        checks.append(Check(_("Avis de l'entreprise recueilli"), has_opinion,
+        checks.append(Check(CHECK_OPINION, has_opinion,
                             [] if has_opinion else [_("L'avis de l'entreprise manque.")]))
     else:
-        checks.append(Check(_("Avis de l'entreprise non requis (CCPM, CCPI ou VAE)"), True))
+        checks.append(Check(CHECK_NO_OPINION, True))
     # No impartiality breach (checked again on today's data).
     problems = []
     for grid in grids:
@@ -178,12 +192,12 @@ def conformity(registration: Registration, grids: list[Grid] | None = None, *,
             problems += [p.message for p in impartiality.conflicts(
                 member.evaluator, registration,
                 declared=prefetched(member.evaluator, "conflicts"))]
-    checks.append(Check(_("Aucun manquement à l'impartialité"), not problems, problems))
+    checks.append(Check(CHECK_IMPARTIALITY, not problems, problems))
     # Incidents resolved (DOMAIN.md §5).
     problems = [_("Incident non résolu : %(kind)s — %(text)s")
                 % {"kind": i.get_kind_display(), "text": i.description}
                 for g in grids for i in prefetched(g, "incidents") if i.resolved_at is None]
-    checks.append(Check(_("Incidents d'évaluation résolus"), not problems, problems))
+    checks.append(Check(CHECK_INCIDENTS, not problems, problems))
     return checks
 
 

@@ -300,11 +300,15 @@ SORTS = {
 def session_rows(session: JurySession, sort: str = "nom") -> list[CandidateRow]:
     """Every candidate of the session with proposal, conformity, decision and abstentions.
     ``sort``: a key of SORTS, « - » first for the reverse order."""
-    candidates = list(
-        session.candidates.select_related(*REGISTRATION_RELATED)
-        .prefetch_related(Prefetch("registration__version__competences",
-                                   to_attr=loaded("competences")),
-                          Prefetch("registration__documents", to_attr=loaded("documents"))))
+    # The session's candidates, each joined on unique keys out of its row: searching other
+    # join orders of the nine tables cost ≈ 3 ms of planning for ≈ 1 ms of reading.
+    with joins_as_written():
+        candidates = list(
+            session.candidates.select_related(*REGISTRATION_RELATED)
+            .prefetch_related(Prefetch("registration__version__competences",
+                                       to_attr=loaded("competences")),
+                              Prefetch("registration__documents",
+                                       to_attr=loaded("documents"))))
     rows = _rows(session, candidates)
     key = sort.lstrip("-")
     rows.sort(key=SORTS.get(key, SORTS["nom"]), reverse=sort.startswith("-"))

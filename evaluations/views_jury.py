@@ -424,8 +424,9 @@ def _render_synthesis(request, session, candidate, *, decision_form=None, correc
         decision_form = _decision_form(session, candidate, None, row)
     if can_correct and correction_form is None:
         correction_form = _correction_form(session, candidate, None)
-    ids = [c.pk for c in session.candidates.order_by("registration__candidate__birth_name",
-                                                     "registration__candidate__first_names")]
+    ids = list(session.candidates.order_by("registration__candidate__birth_name",
+                                           "registration__candidate__first_names")
+               .values_list("pk", flat=True))
     index = ids.index(candidate.pk)
     return render(request, "juries/candidate_synthesis.html", {
         **data,
