@@ -25,10 +25,12 @@ def upcoming_commission() -> Commission:
 
 
 def saved(page, field_id: str):
-    """The field's own status says the change is stored."""
+    """The field's own status says the change is stored. Within 15 s rather than the default
+    5: one CI run, on a machine also busy with a second browser and a demo being seeded,
+    missed the first save of the grid by that margin."""
     state = page.locator(f"#{field_id}").locator(
         "xpath=ancestor::*[contains(@class, 'grid-field')][1]").locator(".field-state")
-    expect(state).to_contain_text("enregistré")
+    expect(state).to_contain_text("enregistré", timeout=15_000)
 
 
 def click_label(page, for_id: str):
