@@ -138,8 +138,7 @@ def conformity(registration: Registration, grids: list[Grid] | None = None, *,
                  % {"code": code, "m": item["modality_label"]}
                  for code, item in evaluated.items()
                  if item["modality_used"] not in allowed.get(code, [])]
-    checks.append(Check(CHECK_MODALITIES,
-                        not problems, problems))
+    checks.append(Check(CHECK_MODALITIES, not problems, problems))
     if carried:
         checks.append(Check(
             CHECK_CARRIED, True,

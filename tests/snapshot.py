@@ -6,8 +6,10 @@ again for every test. ``restore_or_build`` builds it once per test process, keep
 row of every table (and the id sequences), and puts them back for the next tests in a
 fraction of a second: the same rows, ids included, as the build made.
 
-Only the database is restored. What a build leaves outside it — files under MEDIA_ROOT —
-is still there from the first build: nothing deletes them between tests.
+Only the database is restored. Files a build writes stay where the first build wrote them:
+the demo's PDFs under the default MEDIA_ROOT, since every browser test asks for ``demo``
+before its own ``media_root`` (a test asking the other way round would have the first build
+write into its temporary directory).
 """
 
 import datetime
