@@ -232,6 +232,23 @@ def grid_content(grid: Grid) -> list[CompetenceResult]:
     )
 
 
+def completeness_content(grid: Grid) -> list[CompetenceResult]:
+    """The grid's competences in referential order with what ``missing_items`` and
+    ``progress`` read — each competence's code, level and comment, each criterion's two
+    answers — and not the referential's texts and lists nor the criteria's wording (2
+    queries). An autosave that changes a level or a criterion sends these back after every
+    save: through ``grid_content`` that read cost ≈ 8 ms of its 30 ms budget at N=20."""
+    return list(
+        grid.competence_results.select_related("competence", "level")
+        .defer("competence__conditions", "competence__expected_results",
+               "competence__knowledge", "competence__modalities")
+        .prefetch_related(Prefetch("criterion_results", queryset=CriterionResult.objects
+                                   .only("id", "competence_result_id", "satisfied",
+                                         "concerned")))
+        .order_by("competence__bloc__order", "competence__order")
+    )
+
+
 def missing_items(results: list[CompetenceResult]) -> list[Missing]:
     """What prevents signature, and where: a level for every competence; for a competence not
     mastered in full autonomy, a comment and the criteria it concerns."""

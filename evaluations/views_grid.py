@@ -335,7 +335,7 @@ def saved_fragments(request, grid: Grid, row, field: str) -> str:
     neither the counts nor the panel: nothing more to read for the most frequent saves."""
     if field not in FIELDS_AFFECTING_COMPLETENESS and grid.state != GridState.TO_SIGN:
         return ""
-    results = services.grid_content(grid)
+    results = services.completeness_content(grid)
     competence_id = (row.competence_result_id if isinstance(row, CriterionResult) else row.pk)
     context = {"grid": grid, "editable": True, **completeness_context(grid, results),
                "result": next(r for r in results if r.pk == competence_id)}
