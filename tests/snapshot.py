@@ -25,10 +25,9 @@ KEPT_TABLES = {"django_migrations"}
 
 @dataclass
 class Snapshot:
-    vendor: str
     # table -> (column names, rows)
     tables: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)
-    # PostgreSQL: sequence -> (last_value, is_called); SQLite: rows of sqlite_sequence.
+    # (name, last value): PostgreSQL's sequences (None: never used), SQLite's sqlite_sequence.
     sequences: list[tuple] = field(default_factory=list)
 
 
@@ -55,7 +54,7 @@ def _sqlite_stored(value):
 
 def take(alias: str = "default") -> Snapshot:
     connection = connections[alias]
-    snapshot = Snapshot(vendor=connection.vendor)
+    snapshot = Snapshot()
     with connection.cursor() as cursor:
         for table in _tables(connection):
             cursor.execute(f"SELECT * FROM {_quote(connection, table)}")  # noqa: S608
