@@ -279,7 +279,13 @@ class Commission(models.Model):
         verbose_name = _("commission d'évaluation")
         verbose_name_plural = _("commissions d'évaluation")
         ordering = ["-date", "-start_time"]
-        indexes = [models.Index(fields=["centre", "date"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["centre", "date"]),
+            models.Index(fields=["status"]),
+            # The most recent first, across centres (the registration list's commission
+            # filter of a multi-centre user): read in date order, stopping at its limit.
+            models.Index(fields=["date", "id"], name="commission_date_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return _("Commission du %(date)s") % {"date": self.date.strftime("%d/%m/%Y")}

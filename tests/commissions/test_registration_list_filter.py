@@ -147,3 +147,41 @@ def test_the_filter_offers_commissions_with_someone_scheduled_newest_first():
     assert [pk for pk, _label in offered] == [later.pk, earlier.pk]
     assert empty.pk not in [pk for pk, _l in selectors.commission_choices(staff, empty.pk)]
     assert offered[0][1] == f"Commission du {later.date:%d/%m/%Y}"
+
+
+@pytest.mark.postgres
+def test_the_filter_of_a_multi_centre_user_reads_the_recent_commissions_in_date_order():
+    """Issue 7: for a user of several centres, the recent commissions are read newest first
+    through the (date, id) index, stopping at the filter's limit, instead of testing every
+    commission of the period and sorting them (1.3 ms against 0.3 at N=20). The planner is
+    told to avoid scans and sorts where it has a choice: only that index gives this order."""
+    import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from candidates import selectors
+    from commissions.models import Commission
+    from tests.factories import CentreFactory, MembershipFactory
+
+    centres = [CentreFactory(), CentreFactory()]
+    today = timezone.localdate()
+    Commission.objects.bulk_create(
+        Commission(centre=centres[i % 2], date=today - datetime.timedelta(days=i % 100),
+                   start_time=datetime.time(8, 30), place="Nantes")
+        for i in range(3000))
+    staff = member(Role.STAFF, centre=centres[0])
+    MembershipFactory(user=staff, centre=centres[1], role=Role.STAFF)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE commissions_commission")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    with CaptureQueriesContext(connection) as queries:
+        selectors.commission_choices(staff)
+    sql = next(q["sql"] for q in queries.captured_queries if "commissions_commission" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "commission_date_id_idx" in plan, plan
+    assert "Sort" not in plan, plan
