@@ -98,14 +98,16 @@ class RegistrationFilterForm(forms.Form):
     commission = forms.TypedChoiceField(label=_("Commission"), required=False, coerce=int,
                                         empty_value=None, widget=FastSelect)
 
-    # The Bootstrap grid column of each field, as the list page lays them out.
+    # The Bootstrap grid column of each field, as the list page lays them out: one row from
+    # 1 200 px, two from 768 px (on one row there, the short selects showed « Tou… » and the
+    # commission « Commi… »), stacked below.
     COLUMNS = {
-        "q": "col-12 col-lg-3",
-        "certification": "col-12 col-sm-6 col-lg-2",
-        "state": "col-6 col-sm-3 col-lg-2",
-        "step": "col-6 col-sm-3 col-lg-1",
-        "year": "col-6 col-sm-3 col-lg-1",
-        "commission": "col-6 col-sm-3 col-lg-1",
+        "q": "col-12 col-md-4 col-xl-2",
+        "certification": "col-12 col-sm-6 col-md-4 col-xl-2",
+        "state": "col-6 col-sm-3 col-md-4 col-xl-2",
+        "step": "col-6 col-sm-3 col-xl-1",
+        "year": "col-6 col-sm-3 col-xl-1",
+        "commission": "col-6 col-sm-3 col-xl-2",
     }
 
     def __init__(self, *args, certifications, years, commissions=(), **kwargs):

@@ -58,9 +58,9 @@ def commission_choices(user, selected=None) -> list[tuple[int, str]]:
     the user's centres are those of the commissions. The read takes the centres' recent
     commissions and asks of each whether anyone is scheduled there (an index probe), rather
     than making every scheduling of the period distinct: for the 1 300 commissions of four
-    months in every centre at N=20, ≈ 4.5 ms against ≈ 8 ms; ≈ 1 ms for one centre."""
-    from django.utils.translation import gettext as _
-
+    months in every centre at N=20, ≈ 4.5 ms against ≈ 8 ms; ≈ 1 ms for one centre. Over
+    several centres the newest are read through the (date, id) index, which stops at the
+    limit (0.3 ms against 1.3)."""
     scheduling = Registration._meta.get_field("schedulings").related_model
     commission = scheduling._meta.get_field("commission").related_model
     scheduled = (scope_to_centres(commission.objects.all(), user, roles=STAFF_ROLES)
@@ -72,8 +72,8 @@ def commission_choices(user, selected=None) -> list[tuple[int, str]]:
     selected = int(selected) if str(selected or "").isdigit() else None
     if selected is not None and selected not in {pk for pk, _day in rows}:
         rows += list(scheduled.filter(pk=selected)[:1])
-    label = _("Commission du %(date)s")  # translated once, not once per commission
-    return [(pk, label % {"date": day.strftime("%d/%m/%Y")}) for pk, day in rows]
+    # Under the label « Commission », the date alone: it fits the filter's column.
+    return [(pk, day.strftime("%d/%m/%Y")) for pk, day in rows]
 
 
 def registration_years(user) -> list[int]:
