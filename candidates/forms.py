@@ -99,15 +99,15 @@ class RegistrationFilterForm(forms.Form):
                                         empty_value=None, widget=FastSelect)
 
     # The Bootstrap grid column of each field, as the list page lays them out: one row from
-    # 1 200 px, two from 768 px (on one row there, the short selects showed « Tou… » and the
-    # commission « Commi… »), stacked below.
+    # 1 400 px (the search takes what the others leave), two from 768 px, stacked below.
+    # Narrower, the one-column selects showed « Tou… » and the commission « Commi… ».
     COLUMNS = {
-        "q": "col-12 col-md-4 col-xl-2",
-        "certification": "col-12 col-sm-6 col-md-4 col-xl-2",
-        "state": "col-6 col-sm-3 col-md-4 col-xl-2",
-        "step": "col-6 col-sm-3 col-xl-1",
-        "year": "col-6 col-sm-3 col-xl-1",
-        "commission": "col-6 col-sm-3 col-xl-2",
+        "q": "col-12 col-md-4 col-xxl",
+        "certification": "col-12 col-sm-6 col-md-4 col-xxl-2",
+        "state": "col-6 col-sm-3 col-md-4 col-xxl-2",
+        "step": "col-6 col-sm-3 col-xxl-1",
+        "year": "col-6 col-sm-3 col-xxl-1",
+        "commission": "col-6 col-sm-3 col-xxl-2",
     }
 
     def __init__(self, *args, certifications, years, commissions=(), **kwargs):

@@ -22,7 +22,7 @@ CUT_SELECTS = """() => {
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("width", [1400, 1000, 390])
+@pytest.mark.parametrize("width", [1400, 1240, 1000, 390])
 def test_the_chosen_filters_are_shown_whole(page, live_server, demo, width):
     page.set_viewport_size({"width": width, "height": 900})
     login(page, live_server, "gestionnaire")
