@@ -321,3 +321,29 @@ def test_autosave_reads_the_grid_without_the_dossier(client, grid, president,
             "value": "Relevé fait.", "revision": row.revision}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert CriterionResult.objects.get(pk=row.pk).notes == "Relevé fait."
+
+
+def test_a_satisfied_autosave_answers_without_reading_the_referential_texts(client, grid,
+                                                                           president):
+    """The answer to a save that changes the completeness (progress, « Ce qui manque ») is
+    read through services.completeness_content: neither the competences' conditions and
+    expected results nor the criteria's wording (the grid page's full read does)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    row = CriterionResult.objects.filter(competence_result__grid=grid).first()
+    client.force_login(president.user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("grids:save_field", args=[grid.pk]), {
+            "row_kind": "criterion", "row_id": row.pk, "field": "satisfied",
+            "value": "oui", "revision": row.revision}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert CriterionResult.objects.get(pk=row.pk).satisfied is True
+    # The grid-wide reads behind the answer: its competence results, then their criteria
+    # (the saved row itself is read apart, by its id, with what it shows).
+    read = " ".join(q["sql"] for q in queries.captured_queries
+                    if 'FROM "evaluations_competenceresult"' in q["sql"]
+                    or '"evaluations_criterionresult"."competence_result_id" IN (' in q["sql"])
+    assert '"evaluations_competenceresult"."grid_id"' in read
+    assert '"expected_results"' not in read
+    assert '"certifications_criterion"."text"' not in read
