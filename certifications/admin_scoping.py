@@ -40,14 +40,34 @@ def years_with_rows(queryset, field_name: str, *, datetimes: bool, bounds=None) 
 
     years = list(range(first.year, last.year + 1))
     connection = connections[queryset.db]
+    field = queryset.model._meta.get_field(field_name)
     compiler = queryset.query.get_compiler(using=queryset.db)
+
+    def probe(year: int) -> tuple[str, list]:
+        exists = Exists(queryset.order_by().filter(**{f"{field_name}__gte": start(year),
+                                                      f"{field_name}__lt": start(year + 1)}))
+        sql, params = exists.as_sql(compiler, connection)
+        return sql, list(params)
+
+    # Every year's probe is the same SQL but for its two bounds: compiled for two years, the
+    # positions where their parameters differ are the bounds; the others' parameters are
+    # written there, as the field adapts them (compiling a probe per year was ≈ 0.3 ms each).
+    sql, template = probe(years[0])
+    next_sql, next_params = probe(years[0] + 1)
+    bound_at = [i for i, (a, b) in enumerate(zip(template, next_params, strict=True)) if a != b]
+    bounds_found = next_sql == sql and len(bound_at) == 2 and [
+        template[i] for i in bound_at] == [
+        field.get_db_prep_value(start(years[0] + n), connection) for n in (0, 1)]
     parts, params = [], []
     for year in years:
-        probe = Exists(queryset.order_by().filter(**{f"{field_name}__gte": start(year),
-                                                     f"{field_name}__lt": start(year + 1)}))
-        sql, probe_params = probe.as_sql(compiler, connection)
+        if bounds_found:
+            year_params = list(template)
+            year_params[bound_at[0]] = field.get_db_prep_value(start(year), connection)
+            year_params[bound_at[1]] = field.get_db_prep_value(start(year + 1), connection)
+        else:  # the bounds could not be told apart: compile this year's probe
+            sql, year_params = probe(year)
         parts.append(sql)
-        params.extend(probe_params)
+        params.extend(year_params)
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         found = cursor.fetchone()

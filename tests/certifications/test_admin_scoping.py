@@ -115,3 +115,54 @@ def test_other_aggregates_of_the_admin_queryset_are_untouched(registrations_over
         2023, 2021, 2020, 2019]
     assert (list(queryset.dates("registered_on", "month"))  # other kinds: Django's own
             == list(Registration.objects.dates("registered_on", "month")))
+
+
+@pytest.fixture
+def compiled_probes(monkeypatch):
+    """How many year probes were compiled (Exists.as_sql, called through)."""
+    from django.db.models import Exists
+
+    calls = []
+    as_sql = Exists.as_sql
+
+    def counting(self, *args, **kwargs):
+        calls.append(self)
+        return as_sql(self, *args, **kwargs)
+
+    monkeypatch.setattr(Exists, "as_sql", counting)
+    return calls
+
+
+@pytest.mark.parametrize(("field_name", "datetimes"), [("registered_on", False),
+                                                        ("state_changed_at", True)])
+def test_year_probes_are_compiled_twice_whatever_the_years(registrations_over_years,
+                                                            compiled_probes, field_name,
+                                                            datetimes):
+    from candidates.models import Registration
+
+    queryset = Registration.objects.filter(centre=registrations_over_years)
+    expected = list(getattr(queryset, "datetimes" if datetimes else "dates")(field_name,
+                                                                             "year"))
+    compiled_probes.clear()
+    assert years_with_rows(queryset, field_name, datetimes=datetimes) == expected
+    assert len(compiled_probes) == 2  # five years between the first and the last
+
+
+def test_year_probes_compiled_each_when_the_bounds_cannot_be_told_apart(
+        registrations_over_years, compiled_probes, monkeypatch):
+    from candidates.models import Registration
+
+    field = Registration._meta.get_field("registered_on")
+    adapt = field.get_db_prep_value
+
+    def other_bounds(value, connection, prepared=False):
+        # The lookups compile as before (prepared=True); the bounds the function adapts
+        # itself no longer match the compiled parameters.
+        return adapt(value, connection, prepared=True) if prepared else "autre"
+
+    monkeypatch.setattr(field, "get_db_prep_value", other_bounds)
+    queryset = Registration.objects.all()
+    expected = list(queryset.dates("registered_on", "year"))
+    compiled_probes.clear()
+    assert years_with_rows(queryset, "registered_on", datetimes=False) == expected
+    assert len(compiled_probes) == 2 + 5  # 2019 to 2023, each compiled
