@@ -185,7 +185,7 @@ class DecisionAdmin(CentreScopedAdminMixin, admin.ModelAdmin):
     (evaluations.deliberation), never here."""
 
     centre_lookup = "registration__centre"
-    list_display = ["__str__", "session", "proposed_outcome", "decided_by", "decided_at",
+    list_display = ["__str__", "session", "proposition", "decided_by", "decided_at",
                     "final_at"]
     list_filter = ["outcome", "final_at"]
     search_fields = ["registration__reference", "registration__candidate__birth_name"]
@@ -206,3 +206,8 @@ class DecisionAdmin(CentreScopedAdminMixin, admin.ModelAdmin):
                    ordering="session_candidate__session__date")
     def session(self, decision):
         return decision.session_candidate.session
+
+    @admin.display(description=gettext_lazy("proposition"), ordering="proposed_outcome")
+    def proposition(self, decision):
+        # The field keeps no choices: Django's list showed the stored code (« non_admis »).
+        return decision.get_proposed_outcome_display()

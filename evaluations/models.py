@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from certifications.models import Competence, Criterion, Modality, RatingLevel
 from commissions.models import CommissionMember, ScheduledCandidate
+from config.choices import label_of
 from config.querysets import AppendOnlyQuerySet
 
 
@@ -597,6 +598,13 @@ class Decision(models.Model):
     def __str__(self) -> str:
         return f"{self.registration} : {self.get_outcome_display()}"
 
+    def get_outcome_display(self) -> str:
+        return label_of(OUTCOME_LABELS, self.outcome)
+
+    def get_proposed_outcome_display(self) -> str:
+        """The proposal's label: the same three outcomes (the field keeps no choices)."""
+        return label_of(OUTCOME_LABELS, self.proposed_outcome)
+
     @property
     def is_final(self) -> bool:
         return self.final_at is not None
@@ -611,6 +619,10 @@ class Decision(models.Model):
 
     def delete(self, *args, **kwargs):
         raise DecisionLocked(_("Une décision ne se supprime pas."))
+
+
+# The outcomes' labels, read once (Decision.get_outcome_display, the admin, the jury badge).
+OUTCOME_LABELS = dict(Decision._meta.get_field("outcome").choices)
 
 
 class Minutes(models.Model):

@@ -4,14 +4,13 @@ from django import template
 from django.utils.html import format_html
 
 from evaluations.deliberation import FAILED, PARTIAL, PASSED
-from evaluations.models import Decision
+from evaluations.models import OUTCOME_LABELS
 
 register = template.Library()
 
 # An outcome's badge colour; its label is the decision's (Decision.outcome choices).
 OUTCOME_CLASSES = {PASSED: "text-bg-success", PARTIAL: "text-bg-warning",
                    FAILED: "text-bg-danger"}
-OUTCOME_LABELS = dict(Decision._meta.get_field("outcome").choices)
 
 
 @register.simple_tag

@@ -498,6 +498,27 @@ def test_admin_decisions_and_documents_changelists_queries_do_not_grow(
     assert_flat(small, page_queries(client, url))
 
 
+def test_admin_decisions_list_names_the_proposal(client, staff, evaluated_session):
+    """The « proposition » column says the outcome's label, as « résultat » does, never the
+    stored code (the field keeps no choices)."""
+    from django.contrib.admin.templatetags.admin_list import items_for_result
+
+    evaluated_session(2, 3)
+    client.force_login(staff)
+    response = client.get(reverse("admin:evaluations_decision_changelist"))
+    assert response.status_code == 200
+    changelist = response.context["cl"]
+    proposals = {decision.pk: decision.proposed_outcome for decision in changelist.result_list}
+    assert set(proposals.values()) == {"admis", "admis_partiel"}
+    labels = {"admis": "Admis", "admis_partiel": "Validation partielle"}
+    column = changelist.list_display.index("proposition")
+    for decision in changelist.result_list:
+        cells = list(items_for_result(changelist, decision, None))
+        assert f">{labels[decision.proposed_outcome]}</td>" in cells[column]
+    table = response.content.decode().split('id="result_list"')[1].split("</table>")[0]
+    assert "Validation partielle" in table and "admis_partiel" not in table
+
+
 def test_dashboard_lists_the_first_sessions_of_the_full_order(centre, certification, jury):
     """The dashboard's bounded read gives the first five of « Mes sessions »' order: open and
     coming sessions first by date, then the most recent past ones."""
