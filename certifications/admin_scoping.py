@@ -6,7 +6,8 @@ import functools
 
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.db import connections
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connections, models
 from django.db.models import Exists, Max, Min
 from django.utils import timezone
 from django.utils.html import format_html
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from certifications.models import Role
 from certifications.scoping import scope_to_centres, staff_centre_ids
+from config import dateformats
 
 
 def years_with_rows(queryset, field_name: str, *, datetimes: bool, bounds=None) -> list:
@@ -116,6 +118,32 @@ def _with_year_probes(queryset_class: type) -> type:
                 (YearProbesQuerySetMixin, queryset_class), {})
 
 
+@functools.cache
+def date_column(model, name: str):
+    """The list column of the date or datetime field ``name`` of ``model``: the cell Django's
+    admin writes (its text, not wrapped, sorted by the field, headed by its name), written by
+    config.dateformats (a hundred cells of Django's date formatting were ≈ 1.5 ms a column).
+    None when ``name`` is not such a field."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if not isinstance(field, models.DateField) or not field.concrete:
+        return None
+    attname = field.attname
+
+    def column(obj):
+        value = getattr(obj, attname)
+        if value is None:
+            return None  # the admin's empty value
+        return format_html('<span class="nowrap">{}</span>', dateformats.localize(value))
+
+    column.__name__ = name  # the cells' class, field-<name>, as Django's
+    column.short_description = field.verbose_name
+    column.admin_order_field = name
+    return column
+
+
 class CentreScopedAdminMixin:
     """Rows whose ``centre_lookup`` is one of the user's centres; superusers see all."""
 
@@ -130,6 +158,17 @@ class CentreScopedAdminMixin:
             return queryset
         return scope_to_centres(queryset, request.user, field=self.centre_lookup,
                                 roles=[Role.STAFF])
+
+    def get_list_display(self, request):
+        """Date and datetime fields shown by date_column; a field the list links or edits
+        stays Django's."""
+        kept = set(self.list_editable) | set(self.list_display_links or ())
+        columns = []
+        for name in super().get_list_display(request):
+            column = (date_column(self.model, name)
+                      if isinstance(name, str) and name not in kept else None)
+            columns.append(column or name)
+        return columns
 
     def action_checkbox(self, obj):
         """Django's action checkbox, written directly: rendering it through the form widget
