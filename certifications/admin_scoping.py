@@ -56,9 +56,9 @@ def years_with_rows(queryset, field_name: str, *, datetimes: bool, bounds=None) 
     # written there, as the field adapts them (compiling a probe per year was ≈ 0.3 ms each).
     sql, template = probe(years[0])
     next_sql, next_params = probe(years[0] + 1)
-    bound_at = [i for i, (a, b) in enumerate(zip(template, next_params, strict=True)) if a != b]
-    bounds_found = next_sql == sql and len(bound_at) == 2 and [
-        template[i] for i in bound_at] == [
+    bound_at = [i for i, (a, b) in enumerate(zip(template, next_params, strict=False))
+                if a != b] if next_sql == sql and len(next_params) == len(template) else []
+    bounds_found = len(bound_at) == 2 and [template[i] for i in bound_at] == [
         field.get_db_prep_value(start(years[0] + n), connection) for n in (0, 1)]
     parts, params = [], []
     for year in years:

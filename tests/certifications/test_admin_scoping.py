@@ -252,3 +252,26 @@ def test_every_scoped_list_writes_its_date_fields_fast():
             else:
                 assert column == name
     assert replaced >= 5  # registrations, candidates, decisions (2), grids, …
+
+
+def test_year_probes_compiled_each_when_two_years_compile_differently(
+        registrations_over_years, monkeypatch):
+    from django.db.models import Exists
+
+    from candidates.models import Registration
+
+    calls = []
+    as_sql = Exists.as_sql
+
+    def second_differs(self, *args, **kwargs):
+        sql, params = as_sql(self, *args, **kwargs)
+        calls.append(sql)
+        if len(calls) == 2:  # the second year's probe: another shape
+            return f"{sql} AND %s", [*params, 0]
+        return sql, params
+
+    queryset = Registration.objects.all()
+    expected = list(queryset.dates("registered_on", "year"))
+    monkeypatch.setattr(Exists, "as_sql", second_differs)
+    assert years_with_rows(queryset, "registered_on", datetimes=False) == expected
+    assert len(calls) == 2 + 5
