@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.core.servers.basehttp import WSGIServer
 from django.test import override_settings
+from django.test.testcases import LiveServerThread
 
 from certifications.demo import DEMO_PASSWORD
 from tests.snapshot import restore_or_build
@@ -27,6 +29,42 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS_DIR = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 BROWSER_DIR = Path(__file__).resolve().parent
+
+
+class SerialLiveServer(WSGIServer):
+    """The live server, one request at a time. On SQLite the test database lives in memory
+    and Django hands its one connection to the server (connections_override): the threaded
+    server answered two of the page's requests at once on that connection, and an autosave
+    failed with « cannot open savepoint - SQL statements in progress » (a CI run of
+    test_the_commission_fills_and_signs_a_grid). PostgreSQL gives each thread its own
+    connection: the threaded server stays."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections_override = connections_override  # the thread already uses them
+
+
+def shares_one_connection() -> bool:
+    """Whether the live server would share the test thread's database connection."""
+    from django.db import connections
+
+    return any(connection.vendor == "sqlite" and connection.is_in_memory_db()
+               for connection in connections.all())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def serial_live_server_on_shared_sqlite(django_db_setup, django_db_blocker):
+    """Before the session's live server starts (pytest-django builds it from Django's
+    LiveServerThread): serial when its database connection is shared."""
+    with django_db_blocker.unblock():
+        shared = shares_one_connection()
+    if not shared:
+        yield
+        return
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = SerialLiveServer
+    yield
+    LiveServerThread.server_class = threaded
 
 
 def pytest_collection_modifyitems(config, items):
