@@ -375,10 +375,11 @@ class Registration(models.Model):
     vae_collective = models.BooleanField(_("VAE collective en entreprise"), default=False)
 
     # Optimistic concurrency: a form carries the version it was read at.
-    row_version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    row_version = models.PositiveIntegerField(default=1, editable=False, verbose_name=_("révision"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("créée le"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+", editable=False)
+                                   null=True, blank=True, related_name="+", editable=False,
+                                   verbose_name=_("créée par"))
 
     history = HistoricalRecords(excluded_fields=["row_version"])
 
@@ -667,11 +668,13 @@ class AccessLink(models.Model):
     registration = models.ForeignKey(Registration, on_delete=models.CASCADE,
                                      related_name="links", verbose_name=_("inscription"))
     purpose = models.CharField(_("objet"), max_length=20, choices=LinkPurpose.choices)
-    nonce = models.CharField(max_length=64, default=new_nonce, editable=False)
+    nonce = models.CharField(max_length=64, default=new_nonce, editable=False,
+                             verbose_name=_("jeton"))
     email = models.EmailField(_("envoyé à"))
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+")
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("créé par"))
     expires_at = models.DateTimeField(_("expire le"))
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
     used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
@@ -711,7 +714,7 @@ class CompanyOpinion(models.Model):
                                         related_name="company_opinion",
                                         verbose_name=_("inscription"))
     link = models.ForeignKey(AccessLink, on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="+")
+                             related_name="+", verbose_name=_("lien personnel"))
     given_by_name = models.CharField(_("nom du signataire"), max_length=150)
     given_by_function = models.CharField(_("fonction"), max_length=150)
     given_at = models.DateTimeField(_("donné le"), default=timezone.now)
@@ -729,7 +732,8 @@ class CompanyOpinion(models.Model):
 
 
 class CompanyOpinionItem(models.Model):
-    opinion = models.ForeignKey(CompanyOpinion, on_delete=models.CASCADE, related_name="items")
+    opinion = models.ForeignKey(CompanyOpinion, on_delete=models.CASCADE, related_name="items",
+                                verbose_name=_("avis"))
     competence = models.ForeignKey(Competence, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("compétence"))
     level = models.CharField(_("appréciation"), max_length=20, choices=OpinionLevel.choices)

@@ -126,9 +126,9 @@ class Habilitation(models.Model):
 
 class CharterAcceptance(models.Model):
     evaluator = models.ForeignKey(Evaluator, on_delete=models.CASCADE,
-                                  related_name="charter_acceptances")
+                                  related_name="charter_acceptances", verbose_name=_("évaluateur"))
     charter = models.ForeignKey(CharterVersion, on_delete=models.PROTECT,
-                                related_name="acceptances")
+                                related_name="acceptances", verbose_name=_("charte"))
     accepted_at = models.DateTimeField(_("acceptée le"), default=timezone.now)
     ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
 
@@ -145,7 +145,7 @@ class CharterAcceptance(models.Model):
 
 class Unavailability(models.Model):
     evaluator = models.ForeignKey(Evaluator, on_delete=models.CASCADE,
-                                  related_name="unavailabilities")
+                                  related_name="unavailabilities", verbose_name=_("évaluateur"))
     start_on = models.DateField(_("du"))
     end_on = models.DateField(_("au"))
     reason = models.CharField(_("motif"), max_length=200, blank=True)
@@ -218,11 +218,12 @@ class EvaluatorApplication(models.Model):
     status = models.CharField(_("statut"), max_length=20, choices=ApplicationStatus.choices,
                               default=ApplicationStatus.SUBMITTED)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                    null=True, blank=True, related_name="+")
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("examinée par"))
     reviewed_at = models.DateTimeField(_("examinée le"), null=True, blank=True)
     refusal_reason = models.TextField(_("motif du refus"), blank=True)
     evaluator = models.OneToOneField(Evaluator, on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="application")
+                                     related_name="application", verbose_name=_("évaluateur"))
 
     class Meta:
         verbose_name = _("candidature d'évaluateur")
@@ -268,10 +269,13 @@ class Commission(models.Model):
     status = models.CharField(_("statut"), max_length=20, choices=CommissionStatus.choices,
                               default=CommissionStatus.DRAFT, editable=False)
     notes = models.TextField(_("informations pratiques"), blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                        verbose_name=_("confirmée le"))
+    reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                            verbose_name=_("rappel envoyé le"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+", editable=False)
+                                   null=True, blank=True, related_name="+", editable=False,
+                                   verbose_name=_("créée par"))
 
     history = HistoricalRecords()
 
@@ -318,10 +322,14 @@ class CommissionMember(models.Model):
                             default=MemberRole.MEMBER)
     answer = models.CharField(_("réponse"), max_length=20, choices=Answer.choices,
                               default=Answer.PENDING, editable=False)
-    answered_at = models.DateTimeField(null=True, blank=True, editable=False)
-    convocation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
-    link_nonce = models.CharField(max_length=64, default=new_token_nonce, editable=False)
+    answered_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                       verbose_name=_("répondu le"))
+    convocation_sent_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                               verbose_name=_("convocation envoyée le"))
+    reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                            verbose_name=_("rappel envoyé le"))
+    link_nonce = models.CharField(max_length=64, default=new_token_nonce, editable=False,
+                                  verbose_name=_("jeton du lien"))
     override_justification = models.TextField(
         _("justification de la dérogation"), blank=True, editable=False,
         help_text=_("Dérogation du centre à la règle d'impartialité (si autorisée)."))
@@ -352,7 +360,8 @@ class ScheduledCandidate(models.Model):
                                      related_name="schedulings", verbose_name=_("inscription"))
     start_time = models.TimeField(_("heure de passage"))
     end_time = models.TimeField(_("fin"), null=True, blank=True)
-    convocation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    convocation_sent_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                               verbose_name=_("convocation envoyée le"))
     attendance = models.CharField(
         _("présence"), max_length=20, blank=True, editable=False,
         choices=[("present", _("Présent")), ("excuse", _("Absent excusé")),
@@ -432,13 +441,15 @@ class JurySession(models.Model):
     place = models.CharField(_("lieu"), max_length=255)
     status = models.CharField(_("statut"), max_length=20, choices=SessionStatus.choices,
                               default=SessionStatus.PLANNED, editable=False)
-    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    opened_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                     verbose_name=_("ouverte le"))
     cpne_bundle_sent_on = models.DateField(_("dossier CPNE envoyé le"), null=True, blank=True,
                                            editable=False)
     gtp_observations = models.TextField(_("observations du GTP « Certifications »"),
                                         blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+", editable=False)
+                                   null=True, blank=True, related_name="+", editable=False,
+                                   verbose_name=_("créée par"))
 
     history = HistoricalRecords()
 
@@ -461,8 +472,10 @@ class Seat(models.Model):
                                verbose_name=_("membre"))
     is_president = models.BooleanField(_("président"), default=False)
     present = models.BooleanField(_("présent"), null=True, blank=True, editable=False)
-    presence_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    convocation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    presence_recorded_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                                verbose_name=_("présence enregistrée le"))
+    convocation_sent_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                               verbose_name=_("convocation envoyée le"))
 
     history = HistoricalRecords()
 

@@ -69,7 +69,8 @@ class Grid(models.Model):
     # does not parse 100 full snapshots. Never hashed: the snapshot stays the signed truth.
     summary = models.JSONField(_("résumé pour le jury"), null=True, blank=True, editable=False)
     reopened_at = models.DateTimeField(_("rouverte le"), null=True, blank=True, editable=False)
-    reopen_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    reopen_count = models.PositiveSmallIntegerField(default=0, editable=False,
+                                                    verbose_name=_("réouvertures"))
     # Set by the retention command (evaluations.retention, DOMAIN.md §8) when the content is
     # anonymised: the snapshot then no longer matches snapshot_sha256, on purpose — integrity
     # checks skip these grids and no PDF is rendered from them again.
@@ -180,10 +181,11 @@ def signed_content_trigger(name: str, grid_of_row: str) -> pgtrigger.Trigger:
 class GridContent(models.Model):
     """A row of a grid's content: refuses writes once the grid is signed."""
 
-    revision = models.PositiveIntegerField(default=1, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    revision = models.PositiveIntegerField(default=1, editable=False, verbose_name=_("révision"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("modifié le"))
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+", editable=False)
+                                   null=True, blank=True, related_name="+", editable=False,
+                                   verbose_name=_("modifié par"))
 
     class Meta:
         abstract = True
@@ -213,8 +215,10 @@ class CompetenceResult(GridContent):
     """Per competence: the modality actually used, the level, and the comment tied to the
     criteria concerned (mandatory when the level is not « mastered », DOMAIN.md §5)."""
 
-    grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="competence_results")
-    competence = models.ForeignKey(Competence, on_delete=models.PROTECT, related_name="+")
+    grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="competence_results",
+                             verbose_name=_("grille"))
+    competence = models.ForeignKey(Competence, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("compétence"))
     planned_modality = models.CharField(_("modalité prévue"), max_length=30,
                                         choices=Modality.choices, editable=False)
     modality_used = models.CharField(_("modalité utilisée"), max_length=30,
@@ -241,8 +245,10 @@ class CriterionResult(GridContent):
     """Per criterion: observed / satisfied or not, with the evidence or questioning notes."""
 
     competence_result = models.ForeignKey(CompetenceResult, on_delete=models.CASCADE,
-                                          related_name="criterion_results")
-    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+                                          related_name="criterion_results",
+                                          verbose_name=_("résultat de la compétence"))
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("critère"))
     satisfied = models.BooleanField(_("satisfait"), null=True, blank=True)
     notes = models.TextField(_("observations / éléments de preuve"), blank=True)
     concerned = models.BooleanField(
@@ -274,9 +280,10 @@ class CriterionResult(GridContent):
 class Signature(models.Model):
     """A member's simple electronic signature with its evidence (DESIGN.md §4b)."""
 
-    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="signatures")
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="signatures",
+                             verbose_name=_("grille"))
     member = models.ForeignKey(CommissionMember, on_delete=models.PROTECT,
-                               related_name="signatures")
+                               related_name="signatures", verbose_name=_("membre de la commission"))
     signer_name = models.CharField(_("signataire"), max_length=200)
     signed_at = models.DateTimeField(_("signée le"), default=timezone.now)
     ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
@@ -347,7 +354,8 @@ class IncidentKind(models.TextChoices):
 class Incident(models.Model):
     """An incident during the evaluation (DOMAIN.md §5): who, when, what, its resolution."""
 
-    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="incidents")
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="incidents",
+                             verbose_name=_("grille"))
     kind = models.CharField(_("nature"), max_length=20, choices=IncidentKind.choices)
     description = models.TextField(_("description"))
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
@@ -355,7 +363,8 @@ class Incident(models.Model):
     reported_at = models.DateTimeField(_("signalé le"), default=timezone.now)
     resolution = models.TextField(_("résolution"), blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+")
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("résolu par"))
     resolved_at = models.DateTimeField(_("résolu le"), null=True, blank=True)
 
     class Meta:
@@ -390,10 +399,11 @@ class GridEvent(models.Model):
         DOCUMENT = "document", _("Document généré")
         PURGED = "purged", _("Contenu effacé (durée de conservation)")
 
-    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="events")
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="events",
+                             verbose_name=_("grille"))
     at = models.DateTimeField(_("date"), default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                              blank=True, related_name="+")
+                              blank=True, related_name="+", verbose_name=_("auteur"))
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     target = models.CharField(_("élément"), max_length=100, blank=True)
     before = models.JSONField(_("avant"), null=True, blank=True)
@@ -443,15 +453,15 @@ class GeneratedDocument(models.Model):
 
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
     grid = models.ForeignKey(Grid, on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="documents")
+                             related_name="documents", verbose_name=_("grille"))
     # Documents of the jury paritaire (DOMAIN.md §6): every one names its session; the PV its
     # minutes; a results letter, attestation or relevé the decision it notifies.
     session = models.ForeignKey("commissions.JurySession", on_delete=models.PROTECT, null=True,
                                 blank=True, related_name="documents")
     minutes = models.ForeignKey("Minutes", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="documents")
+                                related_name="documents", verbose_name=_("procès-verbal"))
     decision = models.ForeignKey("Decision", on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="documents")
+                                 related_name="documents", verbose_name=_("décision"))
     # What a document without a signed row of its own prints (a letter is the projection of
     # its decision at the time it is issued): frozen here, hashed into content_sha256.
     snapshot = models.JSONField(_("contenu du document"), null=True, blank=True,
@@ -459,10 +469,11 @@ class GeneratedDocument(models.Model):
     verification_code = models.CharField(_("code de vérification"), max_length=30, unique=True,
                                          default=new_verification_code, editable=False)
     content_sha256 = models.CharField(_("empreinte du contenu"), max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    file = models.FileField(upload_to=document_path, max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("créé le"))
+    file = models.FileField(upload_to=document_path, max_length=200, blank=True,
+                            verbose_name=_("fichier"))
     file_sha256 = models.CharField(_("empreinte du fichier"), max_length=64, blank=True)
-    generated_at = models.DateTimeField(null=True, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("généré le"))
     # A document e-mailed to its recipient records when, and is never sent twice.
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True, editable=False)
 
@@ -513,13 +524,14 @@ class BatchExport(models.Model):
     commission = models.ForeignKey("commissions.Commission", on_delete=models.CASCADE,
                                    related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                     related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
+                                     related_name="+", verbose_name=_("demandé par"))
+    requested_at = models.DateTimeField(default=timezone.now, verbose_name=_("demandé le"))
     total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    file = models.FileField(upload_to="exports/", blank=True, max_length=200)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    done = models.PositiveIntegerField(default=0, verbose_name=_("faits"))
+    file = models.FileField(upload_to="exports/", blank=True, max_length=200,
+                            verbose_name=_("fichier"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("terminé le"))
+    error = models.TextField(blank=True, verbose_name=_("erreur"))
 
     class Meta:
         verbose_name = _("export de grilles")
@@ -557,9 +569,10 @@ class Decision(models.Model):
     procès-verbal is signed; a correction is a new decision linked to the old one."""
 
     session_candidate = models.ForeignKey("commissions.SessionCandidate", on_delete=models.PROTECT,
-                                          related_name="decisions")
+                                          related_name="decisions",
+                                          verbose_name=_("candidat de la session"))
     registration = models.ForeignKey("candidates.Registration", on_delete=models.PROTECT,
-                                      related_name="decisions")
+                                      related_name="decisions", verbose_name=_("inscription"))
     proposed_outcome = models.CharField(_("proposition"), max_length=20)
     proposed_blocs = models.JSONField(_("blocs proposés"), default=list)
     outcome = models.CharField(_("résultat"), max_length=20,
@@ -575,11 +588,11 @@ class Decision(models.Model):
     deliberating = models.JSONField(_("membres ayant délibéré"), default=list)
     abstentions = models.JSONField(_("abstentions"), default=list)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
-    decided_at = models.DateTimeField(default=timezone.now)
+                                   related_name="+", verbose_name=_("décidée par"))
+    decided_at = models.DateTimeField(default=timezone.now, verbose_name=_("décidée le"))
     final_at = models.DateTimeField(_("définitive le"), null=True, blank=True)
     supersedes = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="superseded_by")
+                                      related_name="superseded_by", verbose_name=_("remplace"))
     correction_reason = models.TextField(_("motif de la correction"), blank=True)
 
     objects = DecisionQuerySet.as_manager()
@@ -631,11 +644,11 @@ class Minutes(models.Model):
     session = models.OneToOneField("commissions.JurySession", on_delete=models.PROTECT,
                                    related_name="minutes")
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                  related_name="+")
-    signed_at = models.DateTimeField(default=timezone.now)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    snapshot = models.JSONField()
-    snapshot_sha256 = models.CharField(max_length=64)
+                                  related_name="+", verbose_name=_("signé par"))
+    signed_at = models.DateTimeField(default=timezone.now, verbose_name=_("signé le"))
+    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("adresse IP"))
+    snapshot = models.JSONField(verbose_name=_("contenu signé"))
+    snapshot_sha256 = models.CharField(max_length=64, verbose_name=_("empreinte SHA-256"))
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -64,7 +64,8 @@ class Award(models.Model):
     last_batch = models.ForeignKey("DeclarationBatch", on_delete=models.PROTECT, null=True,
                                    blank=True, related_name="+", editable=False,
                                    verbose_name=_("dernier lot"))
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False,
+                                      verbose_name=_("créé le"))
 
     class Meta:
         verbose_name = _("passage de certification")
@@ -87,17 +88,21 @@ class Award(models.Model):
 class AwardEvent(models.Model):
     """The timeline of an award: every transition, who, when, why. Append-only."""
 
-    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(default=timezone.now)
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="events",
+                              verbose_name=_("passage de certification"))
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("le"))
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                              blank=True, related_name="+")
-    from_state = models.CharField(max_length=20, choices=AwardState.choices, blank=True)
-    to_state = models.CharField(max_length=20, choices=AwardState.choices)
+                              blank=True, related_name="+", verbose_name=_("auteur"))
+    from_state = models.CharField(max_length=20, choices=AwardState.choices, blank=True,
+                                  verbose_name=_("état précédent"))
+    to_state = models.CharField(max_length=20, choices=AwardState.choices,
+                                verbose_name=_("nouvel état"))
     message = models.TextField(blank=True)
     batch = models.ForeignKey("DeclarationBatch", on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="+")
+                              blank=True, related_name="+", verbose_name=_("lot"))
     receipt = models.ForeignKey("HoldersReceipt", on_delete=models.PROTECT, null=True,
-                                blank=True, related_name="+")
+                                blank=True, related_name="+",
+                                verbose_name=_("accusé de traitement"))
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -152,10 +157,12 @@ class DeclarationBatch(models.Model):
 class BatchItem(models.Model):
     """One passage as it was written in a batch (the data at that moment, never re-read)."""
 
-    batch = models.ForeignKey(DeclarationBatch, on_delete=models.CASCADE, related_name="items")
-    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="batch_items")
+    batch = models.ForeignKey(DeclarationBatch, on_delete=models.CASCADE, related_name="items",
+                              verbose_name=_("lot"))
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="batch_items",
+                              verbose_name=_("passage de certification"))
     position = models.PositiveIntegerField()
-    payload = models.JSONField()
+    payload = models.JSONField(verbose_name=_("contenu"))
 
     class Meta:
         ordering = ["batch", "position"]
