@@ -176,10 +176,10 @@ def test_date_columns_write_djangos_cells(rf, registrations_over_years):
     from django.utils import timezone
 
     from candidates.models import Registration
-    from certifications.admin_scoping import fast_column
+    from certifications.admin_scoping import date_column
 
     for name in ("registered_on", "state_changed_at", "created_at"):
-        column = fast_column(Registration, name)
+        column = date_column(Registration, name)
         field = Registration._meta.get_field(name)
         assert column.__name__ == name and column.admin_order_field == name
         assert column.short_description == field.verbose_name
@@ -188,37 +188,12 @@ def test_date_columns_write_djangos_cells(rf, registrations_over_years):
             django = display_for_field(value, field, "-")
             assert column(registration) == (
                 f'<span class="nowrap">{django}</span>' if value is not None else None)
-    # Only concrete fields of the model, dates or with choices.
+    # Only concrete date fields of the model.
     for name in ("reference", "candidate", "candidate__birth_date", "__str__", "inconnu"):
-        assert fast_column(Registration, name) is None
-    assert fast_column(Registration, "registered_on")(
+        assert date_column(Registration, name) is None
+    assert date_column(Registration, "registered_on")(
         Registration(registered_on=None)) is None
     assert timezone.get_current_timezone_name() == "Europe/Paris"
-
-
-@pytest.mark.parametrize("language", ["fr", "en"])
-def test_choice_columns_write_djangos_cells(language):
-    from django.contrib.admin.utils import display_for_field
-    from django.utils import translation
-
-    from candidates.models import Registration
-    from certifications.admin_scoping import fast_column
-    from commissions.models import Commission
-
-    with translation.override(language):
-        for model, name in [(Registration, "state"), (Registration, "path"),
-                            (Commission, "status")]:
-            field = model._meta.get_field(name)
-            column = fast_column(model, name)
-            assert column.__name__ == name and column.admin_order_field == name
-            assert column.short_description == field.verbose_name
-            for value, _label in field.flatchoices:
-                written = column(model(**{field.attname: value}))
-                assert written == display_for_field(value, field, "-")
-                assert type(written) is str
-            # A value outside the choices: the admin's empty value, as Django's.
-            assert column(model(**{field.attname: "inconnu"})) is None
-            assert display_for_field("inconnu", field, "-") == "-"
 
 
 def test_admin_lists_show_dates_as_django_and_sort_by_them(client, registrations_over_years):
@@ -255,13 +230,13 @@ def RegistrationAdmin_columns():  # noqa: N802 - named after the admin it reads
             for column in admin.site._registry[Registration].get_list_display(request)]
 
 
-def test_every_scoped_list_writes_its_dates_and_choices_fast():
+def test_every_scoped_list_writes_its_date_fields_fast():
     from django.db import models
     from django.test import RequestFactory
 
     request = RequestFactory().get("/")
     request.user = UserFactory(is_superuser=True)
-    replaced = set()
+    replaced = 0
     for model_admin in scoped_admins():
         for name, column in zip(model_admin.list_display,
                                 model_admin.get_list_display(request), strict=True):
@@ -270,16 +245,13 @@ def test_every_scoped_list_writes_its_dates_and_choices_fast():
             except Exception:  # noqa: BLE001 - a method or a lookup: kept as given
                 assert column == name
                 continue
-            fast = (not field.is_relation
-                    and (isinstance(field, models.DateField) or bool(field.choices)))
-            if fast and name not in (model_admin.list_display_links or ()):
+            if isinstance(field, models.DateField) and name not in (
+                    model_admin.list_display_links or ()):
                 assert callable(column) and column.__name__ == name
-                replaced.add((model_admin.model._meta.label, name))
+                replaced += 1
             else:
                 assert column == name
-    assert {("candidates.Registration", "registered_on"), ("candidates.Registration", "state"),
-            ("candidates.Candidate", "birth_date"), ("evaluations.Decision", "decided_at"),
-            ("evaluations.Grid", "state"), ("commissions.Commission", "status")} <= replaced
+    assert replaced >= 5  # registrations, candidates, decisions (2), grids, …
 
 
 def test_year_probes_compiled_each_when_two_years_compile_differently(
