@@ -24,21 +24,18 @@ from django.utils.translation import gettext as _
 from certifications.models import KINDS_WITH_BLOCS, CertificationKind, Registry
 from commissions import juries
 from commissions.models import College, JurySession, SessionStatus
+from config.choices import label_of
 from config.pdf import qr_svg_data_uri, render_pdf
 from config.tasks import send_on_commit
 from evaluations.acquired import carried_over
 from evaluations.deliberation import FAILED, PARTIAL, PASSED, propose
-from evaluations.models import Decision, GeneratedDocument, Minutes
+from evaluations.models import OUTCOME_LABELS, Decision, GeneratedDocument, Minutes
 from evaluations.pdf import verify_url
 from evaluations.services import sha256_of
 
 Kind = GeneratedDocument.Kind
 DECISION_KINDS = (Kind.LETTER, Kind.CERTIFICATE, Kind.PARTIAL)
 SESSION_KINDS = (Kind.PV, Kind.ATTENDANCE)
-
-
-def _outcome_labels() -> dict[str, str]:
-    return {PASSED: _("Admis"), PARTIAL: _("Validation partielle"), FAILED: _("Non admis")}
 
 
 def _college_labels() -> dict[str, str]:
@@ -249,16 +246,16 @@ def _colleges(members: list[dict]) -> list[dict]:
 def pv_context(document: GeneratedDocument) -> dict:
     minutes = document.minutes
     snapshot = minutes.snapshot
-    labels = _outcome_labels()
     colleges = _colleges(snapshot["members"])
     employers, employees = (len(c["present"]) for c in colleges)
     decisions = [{
         **d,
-        "outcome_label": labels.get(d["outcome"], d["outcome"]),
+        "outcome_label": label_of(OUTCOME_LABELS, d["outcome"]),
         "blocs": [{"code": code, "title": d.get("acquired_bloc_titles", {}).get(code, "")}
                   for code in d["acquired_blocs"]],
     } for d in snapshot["decisions"]]
-    totals = [{"label": labels[o], "count": sum(d["outcome"] == o for d in decisions)}
+    totals = [{"label": label_of(OUTCOME_LABELS, o),
+               "count": sum(d["outcome"] == o for d in decisions)}
               for o in (PASSED, PARTIAL, FAILED)]
     return {
         "snapshot": snapshot,
@@ -294,11 +291,10 @@ def results_context(document: GeneratedDocument) -> dict:
              for b in snapshot["blocs"]]
     loose = [c for c in snapshot["competences"] if not c["bloc"]]
     correction = snapshot.get("correction")
-    labels = _outcome_labels()
     return {
         "snapshot": snapshot,
         "outcome": snapshot["outcome"],
-        "outcome_label": labels.get(snapshot["outcome"], snapshot["outcome"]),
+        "outcome_label": label_of(OUTCOME_LABELS, snapshot["outcome"]),
         "certification": {**certification,
                           "kind_label": str(CertificationKind(certification["kind"]).label)},
         "candidate": {**snapshot["candidate"],
@@ -319,7 +315,8 @@ def results_context(document: GeneratedDocument) -> dict:
                      "competences_until": _date(snapshot["validity"]["competences_until"]),
                      "blocs_until": _date(snapshot["validity"]["blocs_until"])},
         "correction": ({**correction, "decided_at": _datetime(correction["decided_at"]),
-                        "previous_label": labels.get(correction["previous_outcome"], "")}
+                        "previous_label": str(OUTCOME_LABELS.get(
+                            correction["previous_outcome"], ""))}
                        if correction else None),
         **_verification(document),
     }
@@ -477,9 +474,8 @@ def request_cpne_bundle(*, session: JurySession, actor) -> GeneratedDocument:
 
 def _cpne_context(document: GeneratedDocument) -> dict:
     content = document.snapshot["content"]
-    labels = _outcome_labels()
     session = content["session"]
-    decisions = [{**d, "outcome_label": labels.get(d["outcome"], d["outcome"])}
+    decisions = [{**d, "outcome_label": label_of(OUTCOME_LABELS, d["outcome"])}
                  for d in content["decisions"]]
     return {
         "content": content,
@@ -489,8 +485,8 @@ def _cpne_context(document: GeneratedDocument) -> dict:
         "decisions": decisions,
         "all_conform": all(d["evaluation_conform"] and d["admission_conditions_met"]
                            for d in decisions),
-        "corrections": [{**c, "from_label": labels.get(c["from"], c["from"]),
-                         "to_label": labels.get(c["to"], c["to"]),
+        "corrections": [{**c, "from_label": label_of(OUTCOME_LABELS, c["from"]),
+                         "to_label": label_of(OUTCOME_LABELS, c["to"]),
                          "decided_at": _datetime(c["decided_at"])}
                         for c in content["corrections"]],
         "colleges": _colleges([{**seat, "convocation_sent_at": _datetime(

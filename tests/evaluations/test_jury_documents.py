@@ -370,6 +370,8 @@ def test_a_correction_issues_new_documents_and_emails_them(corrected, second_reg
     assert "Résultat rectifié" in mail.outbox[0].subject
     text = file_text(GeneratedDocument.objects.get(decision=new, kind=Kind.LETTER))
     assert "Décision rectifiée" in text
+    # The decision it replaces, named as the jury pages name it.
+    assert "(précédemment : Validation partielle)" in " ".join(text.split())
     assert "Erreur matérielle sur la compétence C3." in text
 
 
