@@ -54,18 +54,21 @@ def years_with_rows(queryset, field_name: str, *, datetimes: bool, bounds=None) 
     # Every year's probe is the same SQL but for its two bounds: compiled for two years, the
     # positions where their parameters differ are the bounds; the others' parameters are
     # written there, as the field adapts them (compiling a probe per year was ≈ 0.3 ms each).
+    def bounds(year: int) -> list:
+        return [field.get_db_prep_value(start(year + n), connection) for n in (0, 1)]
+
     sql, template = probe(years[0])
     next_sql, next_params = probe(years[0] + 1)
-    bound_at = [i for i, (a, b) in enumerate(zip(template, next_params, strict=False))
-                if a != b] if next_sql == sql and len(next_params) == len(template) else []
-    bounds_found = len(bound_at) == 2 and [template[i] for i in bound_at] == [
-        field.get_db_prep_value(start(years[0] + n), connection) for n in (0, 1)]
+    bound_at = []
+    if next_sql == sql and len(next_params) == len(template):
+        bound_at = [i for i, (a, b) in enumerate(zip(template, next_params, strict=True))
+                    if a != b]
+    bounds_found = len(bound_at) == 2 and [template[i] for i in bound_at] == bounds(years[0])
     parts, params = [], []
     for year in years:
         if bounds_found:
             year_params = list(template)
-            year_params[bound_at[0]] = field.get_db_prep_value(start(year), connection)
-            year_params[bound_at[1]] = field.get_db_prep_value(start(year + 1), connection)
+            year_params[bound_at[0]], year_params[bound_at[1]] = bounds(year)
         else:  # the bounds could not be told apart: compile this year's probe
             sql, year_params = probe(year)
         parts.append(sql)

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.contrib import admin
 from django.contrib.admin.templatetags import admin_list
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Max, Min
 from django.urls import reverse
 
@@ -168,16 +169,40 @@ def test_year_probes_compiled_each_when_the_bounds_cannot_be_told_apart(
     assert len(compiled_probes) == 2 + 5  # 2019 to 2023, each compiled
 
 
+def test_year_probes_compiled_each_when_two_years_compile_differently(
+        registrations_over_years, compiled_probes, monkeypatch):
+    from django.db.models import Exists
+
+    from candidates.models import Registration
+
+    counting = Exists.as_sql  # compiled_probes' wrapper
+
+    def second_differs(self, *args, **kwargs):
+        sql, params = counting(self, *args, **kwargs)
+        if len(compiled_probes) == 2:  # the second year's probe: another shape
+            return f"{sql} AND %s", [*params, 0]
+        return sql, params
+
+    queryset = Registration.objects.all()
+    expected = list(queryset.dates("registered_on", "year"))
+    monkeypatch.setattr(Exists, "as_sql", second_differs)
+    compiled_probes.clear()
+    assert years_with_rows(queryset, "registered_on", datetimes=False) == expected
+    assert len(compiled_probes) == 2 + 5
+
+
 # ---------------------------------------------------------------------------
 # Date columns: Django's cells, written by config.dateformats
 # ---------------------------------------------------------------------------
-def test_date_columns_write_djangos_cells(rf, registrations_over_years):
+def test_date_columns_write_djangos_cells(registrations_over_years):
     from django.contrib.admin.utils import display_for_field
     from django.utils import timezone
 
     from candidates.models import Registration
     from certifications.admin_scoping import date_column
 
+    # Written in Paris time, as Django's: the fixture's New Year's Eve changes the year.
+    assert timezone.get_current_timezone_name() == "Europe/Paris"
     for name in ("registered_on", "state_changed_at", "created_at"):
         column = date_column(Registration, name)
         field = Registration._meta.get_field(name)
@@ -193,7 +218,18 @@ def test_date_columns_write_djangos_cells(rf, registrations_over_years):
         assert date_column(Registration, name) is None
     assert date_column(Registration, "registered_on")(
         Registration(registered_on=None)) is None
-    assert timezone.get_current_timezone_name() == "Europe/Paris"
+
+
+def registration_list_columns() -> list[str]:
+    """The registrations list's columns, as its admin gives them (date columns by name)."""
+    from django.test import RequestFactory
+
+    from candidates.models import Registration
+
+    request = RequestFactory().get("/")
+    request.user = UserFactory(is_superuser=True)
+    return [getattr(column, "__name__", column)
+            for column in admin.site._registry[Registration].get_list_display(request)]
 
 
 def test_admin_lists_show_dates_as_django_and_sort_by_them(client, registrations_over_years):
@@ -203,7 +239,7 @@ def test_admin_lists_show_dates_as_django_and_sort_by_them(client, registrations
 
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     url = reverse("admin:candidates_registration_changelist")
-    position = 1 + RegistrationAdmin_columns().index("registered_on")  # after the checkbox
+    position = 1 + registration_list_columns().index("registered_on")  # after the checkbox
     response = client.get(url, {"o": str(position)})
     assert response.status_code == 200
     html = response.content.decode()
@@ -219,17 +255,6 @@ def test_admin_lists_show_dates_as_django_and_sort_by_them(client, registrations
     assert f'?o=-{position}">Date d&#x27;inscription</a>' in header.split("</th>")[0]
 
 
-def RegistrationAdmin_columns():  # noqa: N802 - named after the admin it reads
-    from django.test import RequestFactory
-
-    from candidates.models import Registration
-
-    request = RequestFactory().get("/")
-    request.user = UserFactory(is_superuser=True)
-    return [getattr(column, "__name__", column)
-            for column in admin.site._registry[Registration].get_list_display(request)]
-
-
 def test_every_scoped_list_writes_its_date_fields_fast():
     from django.db import models
     from django.test import RequestFactory
@@ -242,7 +267,7 @@ def test_every_scoped_list_writes_its_date_fields_fast():
                                 model_admin.get_list_display(request), strict=True):
             try:
                 field = model_admin.model._meta.get_field(name)
-            except Exception:  # noqa: BLE001 - a method or a lookup: kept as given
+            except FieldDoesNotExist:  # a method or a lookup: kept as given
                 assert column == name
                 continue
             if isinstance(field, models.DateField) and name not in (
@@ -252,26 +277,3 @@ def test_every_scoped_list_writes_its_date_fields_fast():
             else:
                 assert column == name
     assert replaced >= 5  # registrations, candidates, decisions (2), grids, …
-
-
-def test_year_probes_compiled_each_when_two_years_compile_differently(
-        registrations_over_years, monkeypatch):
-    from django.db.models import Exists
-
-    from candidates.models import Registration
-
-    calls = []
-    as_sql = Exists.as_sql
-
-    def second_differs(self, *args, **kwargs):
-        sql, params = as_sql(self, *args, **kwargs)
-        calls.append(sql)
-        if len(calls) == 2:  # the second year's probe: another shape
-            return f"{sql} AND %s", [*params, 0]
-        return sql, params
-
-    queryset = Registration.objects.all()
-    expected = list(queryset.dates("registered_on", "year"))
-    monkeypatch.setattr(Exists, "as_sql", second_differs)
-    assert years_with_rows(queryset, "registered_on", datetimes=False) == expected
-    assert len(calls) == 2 + 5
