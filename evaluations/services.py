@@ -166,16 +166,18 @@ def save_field(*, grid: Grid, row_kind: str, row_id: int, field: str, value, rev
     writer read: if someone saved the row since, raise StaleEdit and change nothing."""
     grid = _lock_grid(grid)
     _guard(grid)
+    # The row with what the save reads: a criterion's code; a competence's referential
+    # entry (modalities, version) and level. Who saved last (updated_by) is read only for a
+    # conflict's message. of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side
+    # of an outer join (the level).
     if row_kind == "criterion" and field in CRITERION_FIELDS:
-        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the outer
-        # joins that select_related adds (updated_by, level).
         row = (CriterionResult.objects.select_for_update(of=("self",))
-               .select_related("competence_result__competence", "criterion", "updated_by")
+               .select_related("criterion")
                .get(pk=row_id, competence_result__grid=grid))
         target = row.criterion.code if row.criterion_id else ""
     elif row_kind == "competence" and field in COMPETENCE_FIELDS:
         row = (CompetenceResult.objects.select_for_update(of=("self",))
-               .select_related("competence", "updated_by", "level")
+               .select_related("competence", "level")
                .get(pk=row_id, grid=grid))
         target = row.competence.code
     else:
@@ -202,7 +204,7 @@ def save_field(*, grid: Grid, row_kind: str, row_id: int, field: str, value, rev
     # model's own check and a re-read of the revision would only repeat those queries.
     row.revision = revision + 1
     row._grid_checked = True
-    row.save()
+    row.save(update_fields=[field, "revision", "updated_by", "updated_at"])
     _event(grid, A.CHANGED, actor=actor, target=f"{target}.{field}",
            before={field: _plain(old)}, after={field: _plain(new)})
     signatures = list(grid.signatures.filter(voided_at__isnull=True))
@@ -233,20 +235,34 @@ def grid_content(grid: Grid) -> list[CompetenceResult]:
 
 
 def completeness_content(grid: Grid) -> list[CompetenceResult]:
-    """The grid's competences in referential order with what ``missing_items`` and
-    ``progress`` read — each competence's code, level and comment, each criterion's two
-    answers — and not the referential's texts and lists nor the criteria's wording (2
-    queries). An autosave that changes a level or a criterion sends these back after every
-    save: through ``grid_content`` that read cost ≈ 8 ms of its 30 ms budget at N=20."""
-    return list(
+    """The grid's competences in referential order with what ``missing_items``,
+    ``progress`` and the autosave's fragments read — each competence's code, level and
+    comment, and as ``criterion_answers`` each criterion's two answers — and nothing else
+    (2 queries). An autosave that changes a level or a criterion sends these back after
+    every save. Through ``grid_content`` that read cost ≈ 8 ms of its 30 ms budget at N=20;
+    with the criteria as instances, ≈ 2 ms more than as answers."""
+    results = list(
         grid.competence_results.select_related("competence", "level")
-        .defer("competence__conditions", "competence__expected_results",
-               "competence__knowledge", "competence__modalities")
-        .prefetch_related(Prefetch("criterion_results", queryset=CriterionResult.objects
-                                   .only("id", "competence_result_id", "satisfied",
-                                         "concerned")))
+        .only("grid", "comment", "competence__code", "level__label", "level__mastered")
         .order_by("competence__bloc__order", "competence__order")
     )
+    answers: dict[int, list[tuple[bool | None, bool]]] = {result.pk: [] for result in results}
+    for result_id, satisfied, concerned in (
+            CriterionResult.objects.filter(competence_result__grid=grid)
+            .values_list("competence_result_id", "satisfied", "concerned")):
+        answers[result_id].append((satisfied, concerned))
+    for result in results:
+        result.criterion_answers = answers[result.pk]
+    return results
+
+
+def answers_of(result: CompetenceResult) -> list[tuple[bool | None, bool]]:
+    """(satisfied, concerned) of each criterion of ``result``: as ``completeness_content``
+    read them, else from its criterion results (``grid_content``)."""
+    answers = getattr(result, "criterion_answers", None)
+    if answers is None:
+        answers = [(c.satisfied, c.concerned) for c in result.criterion_results.all()]
+    return answers
 
 
 def missing_items(results: list[CompetenceResult]) -> list[Missing]:
@@ -265,7 +281,7 @@ def missing_items(results: list[CompetenceResult]) -> list[Missing]:
                 missing.append(Missing(anchor, code, _(
                     "%(code)s : compétence non maîtrisée en toute autonomie — un commentaire "
                     "est obligatoire.") % {"code": code}))
-            if not any(c.concerned for c in result.criterion_results.all()):
+            if not any(concerned for _satisfied, concerned in answers_of(result)):
                 missing.append(Missing(anchor, code, _(
                     "%(code)s : cochez le ou les critères auxquels se rapporte le commentaire."
                 ) % {"code": code}))
@@ -273,11 +289,11 @@ def missing_items(results: list[CompetenceResult]) -> list[Missing]:
 
 
 def progress(results: list[CompetenceResult]) -> dict:
-    criteria = [c for r in results for c in r.criterion_results.all()]
+    criteria = [answer for r in results for answer in answers_of(r)]
     return {
         "competences_done": sum(1 for r in results if r.level_id),
         "competences": len(results),
-        "criteria_done": sum(1 for c in criteria if c.satisfied is not None),
+        "criteria_done": sum(1 for satisfied, _concerned in criteria if satisfied is not None),
         "criteria": len(criteria),
     }
 

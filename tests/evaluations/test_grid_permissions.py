@@ -310,6 +310,41 @@ def test_the_seat_read_with_the_grid_answers_the_rule_for_that_user_only(
         selectors.grid_for_saving(outsider, grid.pk)
 
 
+def test_the_autosave_read_lets_through_exactly_whom_the_grid_list_shows(
+        grid, president, assessor, staff, centre, certification, django_user_model):
+    """The autosave's read keeps a grid by the access rule (``see_grid``), the other reads
+    by a ``WHERE`` (``grids_visible_to``): for every kind of user, they agree."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from evaluations import selectors
+
+    other_commission = make_evaluator(centre=centre, certifications=[certification])
+    make_commission(centre=centre, certifications=[certification], actor=staff,
+                    members=[other_commission, make_evaluator(centre=centre,
+                                                               certifications=[certification])])
+    users = {
+        "président": president.user, "assesseur": assessor.user, "gestionnaire": staff,
+        "gestionnaire d'un autre centre": member(Role.STAFF),
+        "membre de jury": member(Role.JURY, centre=centre),
+        "lecture nationale": member(Role.NATIONAL),
+        "évaluateur d'une autre commission": other_commission.user,
+        "superutilisateur": django_user_model.objects.create_superuser("racine", "", "x"),
+        "anonyme": AnonymousUser(),
+    }
+    seen = {}
+    for label, user in users.items():
+        listed = selectors.grids_visible_to(user).filter(pk=grid.pk).exists()
+        try:
+            selectors.grid_for_saving(user, grid.pk)
+            read = True
+        except Grid.DoesNotExist:
+            read = False
+        assert read == listed, label
+        seen[label] = read
+    assert {label for label, read in seen.items() if read} == {
+        "président", "assesseur", "gestionnaire"}
+
+
 def test_autosave_reads_the_grid_without_the_dossier(client, grid, president,
                                                     django_assert_max_num_queries):
     """The autosave reads the grid and its commission, not the dossier the page shows."""
