@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from candidates.models import BirthCommuneCodeKind, Path
 from candidates.validators import validate_insee_code, validate_postal_code
 from certifications.models import Registry
+from config.planning import joins_as_written
 from config.querysets import in_chunks
 from evaluations.models import Decision
 from reporting import holders_xml, receipts
@@ -315,6 +316,21 @@ def header_of(batch: DeclarationBatch) -> dict:
             "nature_deposant": batch.nature_deposant}
 
 
+# What a batch reads of an award and its dossier: the passage (payload_of) and the award's
+# move into the batch (_record). Building the instances was a third of a 16 000-passage batch
+# with every column of the registration and the candidate.
+PASSAGE_FIELDS = (
+    "id_technique", "state", "is_correction",
+    "registration__path",
+    *(f"registration__candidate__{name}" for name in (
+        "first_names", "birth_name", "usage_name", "birth_date", "sex",
+        "birth_commune_code_kind", "birth_commune_code", "birth_commune_name",
+        "birth_country_code")),
+    "registration__version__certification__registry",
+    "registration__version__certification__registry_number",
+)
+
+
 def due_awards(centre_ids: list[int] | None):
     awards = (Award.objects.filter(state=AwardState.DUE, due_on__lte=timezone.localdate())
               .select_related("registration__candidate",
@@ -357,17 +373,21 @@ def generate_batch(*, actor, out, centre=None, centre_ids: list[int] | None = No
 
     def payloads():
         # DOMAIN.md §7: 200,000 passages a file at most; the rest go in the next batch.
-        awards = due_awards(centre_ids).select_for_update(of=("self",))
+        awards = due_awards(centre_ids).select_for_update(of=("self",)).only(*PASSAGE_FIELDS)
         chunk: list[tuple[Award, dict]] = []
-        for award in in_chunks(awards, CHUNK, limit=MAX_PASSAGES):
-            payload = payload_of(award)
-            chunk.append((award, payload))
-            yield payload
-            if len(chunk) == CHUNK:
+        # Each chunk joins its thousand awards on unique keys: in that order PostgreSQL looks
+        # them up (≈ 50 ms a chunk at N=20); left to choose, it merged them with a read of
+        # every registration and decision (≈ 120 ms).
+        with joins_as_written():
+            for award in in_chunks(awards, CHUNK, limit=MAX_PASSAGES):
+                payload = payload_of(award)
+                chunk.append((award, payload))
+                yield payload
+                if len(chunk) == CHUNK:
+                    _record(batch, chunk, state, actor)
+                    chunk = []
+            if chunk:
                 _record(batch, chunk, state, actor)
-                chunk = []
-        if chunk:
-            _record(batch, chunk, state, actor)
 
     count = holders_xml.write_flux(writer, header=header_of(batch), payloads=payloads())
     if not count:

@@ -304,3 +304,33 @@ def test_a_file_holds_at_most_the_passages_the_caisse_accepts(holders, staff, mo
     first, _data = generate(staff)
     second, _data = generate(staff)
     assert (first.award_count, second.award_count) == (2, 1)
+
+
+def test_control_characters_never_reach_the_file():
+    from reporting.holders_xml import _clean
+
+    assert _clean("Nan\x00t\x07es\x0b\x0c\r\x1f") == "Nantes"
+    assert _clean("Ligne\tune\nLigne deux") == "Ligne\tune\nLigne deux"
+    assert _clean("Dupont & <Fils> \x7fé") == "Dupont &amp; &lt;Fils&gt; \x7fé"
+
+
+def test_generation_reads_the_same_number_of_queries_for_one_passage_or_many(
+        centre, version, staff):
+    """Each passage's dossier is read with the chunk it belongs to: a field the batch reads
+    but the chunk's read leaves out would cost one query per passage."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_of_a_batch(count: int) -> tuple[int, int]:
+        for index in range(count):
+            registration = make_award_registration(centre, version,
+                                                   birth_name=f"Titulaire {index}")
+            final_decision(registration, actor=staff)
+        with CaptureQueriesContext(connection) as captured:
+            batch, _data = generate(staff)
+        return len(captured.captured_queries), batch.award_count
+
+    one, one_count = queries_of_a_batch(1)
+    many, many_count = queries_of_a_batch(4)
+    assert (one_count, many_count) == (1, 4)
+    assert many == one
