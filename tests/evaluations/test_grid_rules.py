@@ -328,3 +328,26 @@ def test_a_stale_write_on_another_field_of_the_row_is_refused_too(grid, presiden
                             value=level_id(grid, "NM"), revision=1, actor=assessor.user)
     row.refresh_from_db()
     assert row.level is None and row.comment == NM_COMMENT
+
+
+@pytest.mark.postgres
+def test_the_volume_loader_copies_criterion_rows_as_bulk_create_writes_them(grid):
+    """``scale.insert_rows`` (COPY on PostgreSQL) keeps NULL apart from text, even a
+    literal « \\N », and keeps commas, quotes and line breaks."""
+    from evaluations import scale
+
+    rows = list(CriterionResult.objects.filter(competence_result__grid=grid).order_by("pk"))
+    answers = [(None, 'Virgule, « guillemets " » et\nretour à la ligne', False),
+               (True, "", True), (False, "\\N", False), (True, "\\", False)]
+    expected = [(row.competence_result_id, row.criterion_id) + answers[i % len(answers)]
+                for i, row in enumerate(rows)]
+    CriterionResult.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    scale.insert_rows(CriterionResult, [
+        CriterionResult(competence_result_id=result, criterion_id=criterion,
+                        satisfied=satisfied, notes=notes, concerned=concerned)
+        for result, criterion, satisfied, notes, concerned in expected], batch_size=3)
+    stored = CriterionResult.objects.filter(competence_result__grid=grid).order_by("pk")
+    assert [(c.competence_result_id, c.criterion_id, c.satisfied, c.notes, c.concerned)
+            for c in stored] == expected
+    assert {(c.revision, c.updated_by_id) for c in stored} == {(1, None)}
+    assert all(c.updated_at is not None for c in stored)
