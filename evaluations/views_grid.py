@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -347,7 +348,10 @@ def saved_fragments(request, grid: Grid, row, field: str) -> str:
         mine = next((m for m in members if m.evaluator.user_id == request.user.pk), None)
         context.update(signatures, can_sign=mine is not None
                        and mine.pk not in signatures["signed_member_ids"])
-    return render_to_string("evaluations/_save_response.html", context, request=request)
+    # Rendered without the request's context processors (the navigation's roles would cost
+    # a query on every such save): the fragments need only the token of the panel's form.
+    context["csrf_token"] = get_token(request)
+    return render_to_string("evaluations/_save_response.html", context)
 
 
 # ---------------------------------------------------------------------------

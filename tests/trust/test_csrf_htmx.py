@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.evaluations.conftest import criterion_row
+from evaluations.models import GridState
+from tests.evaluations.conftest import criterion_row, fill_grid
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +70,22 @@ def test_htmx_post_with_the_token_of_the_page_is_accepted(browser, grid):
 
 def test_every_page_gives_htmx_the_token(browser):
     assert set(htmx_headers(browser, reverse("dashboard"))) == {"X-CSRFToken"}
+
+
+def test_the_submit_form_an_autosave_sends_back_carries_a_token_that_is_accepted(browser, grid,
+                                                                                president):
+    """When the grid is complete, the « Ce qui manque » panel an autosave sends back holds
+    the « Passer à la signature » form; its token is the session's."""
+    headers = htmx_headers(browser, reverse("grids:detail", args=[grid.pk]))
+    fill_grid(grid, president.user)
+
+    response = autosave(browser, grid, headers)
+
+    assert response.status_code == 200
+    [token] = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"',
+                         response.content.decode())
+    submitted = browser.post(reverse("grids:submit", args=[grid.pk]),
+                             {"csrfmiddlewaretoken": token})
+    assert submitted.status_code == 302
+    grid.refresh_from_db()
+    assert grid.state == GridState.TO_SIGN
