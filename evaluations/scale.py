@@ -128,8 +128,8 @@ NM_COMMENT = ("Réalisé avec l'aide du tuteur : le candidat n'a pas su conduire
               "l'intervention jusqu'à la remise en service.")
 
 
-COPY_TYPES = (models.AutoField, models.BigAutoField, models.BooleanField, models.CharField,
-              models.DateTimeField, models.ForeignKey, models.IntegerField, models.TextField)
+COPY_TYPES = (models.BooleanField, models.CharField, models.DateTimeField, models.ForeignKey,
+              models.IntegerField, models.TextField)
 
 
 def _copy_field(value) -> str:

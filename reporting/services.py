@@ -331,15 +331,13 @@ PASSAGE_COLUMNS = {
 def passage_awards(centre_ids: list[int] | None):
     """The due awards as a batch reads them: their own state and identifiers (_record), and
     their dossier's columns for the passage (payload_of)."""
-    return (due_awards(centre_ids).select_related(None)
+    return (due_awards(centre_ids)
             .only("id_technique", "state", "is_correction")
             .annotate(**{f"dossier_{name}": F(path) for name, path in PASSAGE_COLUMNS.items()}))
 
 
 def due_awards(centre_ids: list[int] | None):
     awards = (Award.objects.filter(state=AwardState.DUE, due_on__lte=timezone.localdate())
-              .select_related("registration__candidate",
-                              "registration__version__certification")
               # The jury's date only: the decision's own JSON columns are not read.
               .annotate(session_date=F("decision__session_candidate__session__date"))
               .order_by("registration__version__certification__registry",

@@ -316,8 +316,8 @@ def test_control_characters_never_reach_the_file():
 
 def test_generation_reads_the_same_number_of_queries_for_one_passage_or_many(
         centre, version, staff):
-    """Each passage's dossier is read with the chunk it belongs to: a field the batch reads
-    but the chunk's read leaves out would cost one query per passage."""
+    """Each passage's dossier and award are read with the chunk they belong to, and written
+    with it: never a query per passage."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
